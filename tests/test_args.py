@@ -1,0 +1,241 @@
+"""Every validation rule of TinyStackArgs, without the Pulumi engine."""
+
+import pytest
+
+from tinystack_component import FrontEnd, TinyStackArgsError
+from tinystack_component.args import DatabaseEngine, check_zones_in_region, validate
+
+ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHj3Q1z9Xc8zYt0gY3k2bq5z8u0l7kqkq3n9o2k4XQ0e dev@laptop"
+PRIVATE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.2.3"
+BASTION = {"public_key": ED25519, "allowed_cidrs": ["203.0.113.7/32"]}
+
+
+def rejects(args: dict, field: str, value_text: str = "", accepted_text: str = "") -> TinyStackArgsError:
+    with pytest.raises(TinyStackArgsError) as caught:
+        validate(args)
+    error = caught.value
+    assert isinstance(error, ValueError)
+    assert error.field == field, str(error)
+    assert field in str(error)
+    assert value_text in str(error)
+    assert accepted_text in str(error)
+    return error
+
+
+def test_defaults():
+    settings = validate({})
+    assert settings.front_end is FrontEnd.ALB
+    assert settings.nat is True
+    assert settings.container_port == 80
+    assert settings.container_image == "public.ecr.aws/nginx/nginx:stable"
+    assert settings.vpc_cidr == "10.0.0.0/16"
+    assert settings.availability_zones is None
+    assert settings.nat_instance_type == "t4g.nano"
+    assert settings.instance_type == "t3.small"
+    assert (settings.instance_count, settings.max_count) == (3, 6)
+    assert settings.health_check_path == "/"
+    assert settings.flow_logs is True
+    assert settings.database is None and settings.bastion is None
+    assert settings.certificate_arn is None
+
+
+def test_front_end_accepts_enum_and_plain_string():
+    assert validate({"front_end": FrontEnd.API_GATEWAY}).front_end is FrontEnd.API_GATEWAY
+    assert validate({"front_end": "api-gateway"}).front_end is FrontEnd.API_GATEWAY
+    rejects({"front_end": "nlb"}, "front_end", "'nlb'", "'alb', 'api-gateway'")
+
+
+def test_unknown_field_names_the_closest():
+    rejects({"contaner_port": 8080}, "contaner_port", "8080", "did you mean container_port")
+
+
+@pytest.mark.parametrize("port", [0, 65536, -1, "80", True, 80.5])
+def test_container_port_range(port):
+    rejects({"container_port": port}, "container_port", repr(port), "1 to 65535")
+
+
+def test_whole_floats_from_the_provider_are_ints():
+    assert validate({"container_port": 8080.0}).container_port == 8080
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/8", "10.0.0.0/25", "10.0.0.1/16", "banana", "2001:db8::/56", 10])
+def test_vpc_cidr(cidr):
+    rejects({"vpc_cidr": cidr}, "vpc_cidr", repr(cidr), "/16 to /24")
+
+
+def test_vpc_cidr_bounds_accepted():
+    assert validate({"vpc_cidr": "172.16.0.0/24"}).vpc_cidr == "172.16.0.0/24"
+    assert validate({"vpc_cidr": "192.168.0.0/16"}).vpc_cidr == "192.168.0.0/16"
+
+
+@pytest.mark.parametrize(
+    "zones",
+    [
+        ["us-east-1a"],
+        ["us-east-1a", "us-east-1a"],
+        ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"],
+        ["us-east-1a", "eu-west-1b"],
+        ["us-east-1a", "nowhere"],
+        "us-east-1a",
+    ],
+)
+def test_availability_zones(zones):
+    rejects({"availability_zones": zones}, "availability_zones", accepted_text="2 or 3 distinct")
+
+
+def test_zones_must_match_region_and_count():
+    with pytest.raises(TinyStackArgsError, match="fewer than 2"):
+        check_zones_in_region(("ap-east-2a",), "ap-east-2", looked_up=True)
+    with pytest.raises(TinyStackArgsError, match="us-east-1"):
+        check_zones_in_region(("eu-west-1a", "eu-west-1b"), "us-east-1", looked_up=False)
+    assert check_zones_in_region(("a-b-1a", "a-b-1b", "a-b-1c", "a-b-1d"), "a-b-1", looked_up=True) == (
+        "a-b-1a",
+        "a-b-1b",
+        "a-b-1c",
+    )
+
+
+@pytest.mark.parametrize("count", [0, -3, 1.5, "3"])
+def test_instance_count(count):
+    rejects({"instance_count": count}, "instance_count", repr(count), "from 1")
+
+
+def test_max_count_not_below_instance_count():
+    rejects({"instance_count": 4, "max_count": 3}, "max_count", "3", "from 4")
+    assert validate({"instance_count": 2}).max_count == 4
+
+
+@pytest.mark.parametrize("field", ["instance_type", "nat_instance_type"])
+def test_instance_types(field):
+    rejects({field: "t3 small"}, field, "'t3 small'", "instance type")
+
+
+def test_nat_false_refuses_public_images():
+    error = rejects({"nat": False, "container_image": "nginx:latest"}, "container_image", "'nginx:latest'")
+    assert "public registries" in str(error) and "private ECR" in str(error)
+    rejects({"nat": False}, "container_image", accepted_text="isolated")
+    assert validate({"nat": False, "container_image": PRIVATE_IMAGE}).container_image == PRIVATE_IMAGE
+
+
+def test_nat_must_be_a_bool():
+    rejects({"nat": "yes"}, "nat", "'yes'", "true or false")
+
+
+def test_app_path_needs_a_dockerfile(tmp_path):
+    rejects({"app_path": str(tmp_path)}, "app_path", accepted_text="Dockerfile")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    settings = validate({"app_path": str(tmp_path), "nat": False})
+    assert settings.app_path == str(tmp_path) and settings.container_image is None
+    rejects({"app_path": str(tmp_path), "container_image": "nginx"}, "container_image", accepted_text="not both")
+
+
+def test_container_size_fits_the_instance_type():
+    rejects({"container_memory": 4096}, "container_memory", "4096", "fit a t3.small")
+    rejects({"container_cpu": 4096}, "container_cpu", "4096", "fit a t3.small")
+    settings = validate({"instance_type": "m7g.large", "container_memory": 4096, "container_cpu": 1024})
+    assert (settings.container_cpu, settings.container_memory) == (1024, 4096)
+
+
+def test_container_environment():
+    assert validate({"container_environment": {"MODE": "prod"}}).container_environment == {"MODE": "prod"}
+    rejects({"container_environment": {"1BAD": "x"}}, "container_environment.1BAD")
+    rejects({"container_environment": {"PORT": 8080}}, "container_environment.PORT", accepted_text="string")
+    rejects(
+        {"container_environment": {"DB_HOST": "x"}, "database": {}},
+        "container_environment.DB_HOST",
+        accepted_text="set by TinyStack",
+    )
+
+
+def test_certificate_arn():
+    arn = "arn:aws:acm:us-east-1:123456789012:certificate/0f6e5d4c-1111-2222-3333-444455556666"
+    assert validate({"certificate_arn": arn}).certificate_arn == arn
+    rejects({"certificate_arn": "not-an-arn"}, "certificate_arn", "'not-an-arn'", "ACM certificate ARN")
+    rejects({"front_end": "api-gateway", "certificate_arn": arn}, "certificate_arn", accepted_text="applies to the ALB")
+
+
+def test_health_check_path():
+    rejects({"health_check_path": "healthz"}, "health_check_path", "'healthz'", "starting with /")
+
+
+def test_tags():
+    assert validate({"tags": {"team": "web"}}).tags == {"team": "web"}
+    rejects({"tags": {"Name": "x"}}, "tags.Name", accepted_text="not Name")
+    rejects({"tags": {"aws:foo": "x"}}, "tags.aws:foo")
+    rejects({"tags": {"team": 3}}, "tags.team", accepted_text="string")
+    rejects({"tags": ["team"]}, "tags", accepted_text="object")
+
+
+def test_database_defaults_and_engines():
+    postgres = validate({"database": {}}).database
+    assert postgres is not None
+    assert (postgres.engine, postgres.engine_version, postgres.port) == (DatabaseEngine.POSTGRES, "16", 5432)
+    assert (postgres.instance_class, postgres.allocated_storage, postgres.db_name, postgres.username) == (
+        "db.t4g.micro",
+        20,
+        "app",
+        "app",
+    )
+    assert postgres.max_allocated_storage > postgres.allocated_storage
+    assert (postgres.multi_az, postgres.deletion_protection, postgres.backup_retention_days) == (False, True, 7)
+    mysql = validate({"database": {"engine": "mysql"}}).database
+    assert mysql is not None and (mysql.engine_version, mysql.port) == ("8.0", 3306)
+
+
+@pytest.mark.parametrize(
+    ("database", "field", "accepted"),
+    [
+        ({"engine": "oracle"}, "database.engine", "'postgres', 'mysql'"),
+        ({"engine_version": "latest"}, "database.engine_version", "version"),
+        ({"instance_class": "t4g.micro"}, "database.instance_class", "db.t4g.micro"),
+        ({"allocated_storage": 10}, "database.allocated_storage", "20 to 65536"),
+        ({"allocated_storage": 50, "max_allocated_storage": 40}, "database.max_allocated_storage", "from 51"),
+        ({"db_name": "1app"}, "database.db_name", "starting with a letter"),
+        ({"username": "admin"}, "database.username", "admin"),
+        ({"username": "postgres"}, "database.username", "postgres"),
+        ({"multi_az": "yes"}, "database.multi_az", "true or false"),
+        ({"deletion_protection": 1}, "database.deletion_protection", "true or false"),
+        ({"backup_retention_days": 0}, "database.backup_retention_days", "1 to 35"),
+        ({"instance_clas": "db.t4g.micro"}, "database.instance_clas", "did you mean database.instance_class"),
+    ],
+)
+def test_database_fields(database, field, accepted):
+    rejects({"database": database}, field, accepted_text=accepted)
+
+
+def test_database_backup_can_be_lowered_explicitly():
+    database = validate({"database": {"backup_retention_days": 1}}).database
+    assert database is not None and database.backup_retention_days == 1
+
+
+def test_bastion_accepts_keys_and_cidrs():
+    bastion = validate({"bastion": {**BASTION, "allowed_cidrs": ["203.0.113.7/32", "2001:db8::/48"]}}).bastion
+    assert bastion is not None
+    assert bastion.allowed_cidrs == ("203.0.113.7/32", "2001:db8::/48")
+    assert bastion.instance_type == "t4g.nano"
+    assert bastion.public_key.startswith("ssh-ed25519 ")
+
+
+@pytest.mark.parametrize(
+    ("bastion", "field", "accepted"),
+    [
+        ({"allowed_cidrs": ["203.0.113.7/32"]}, "bastion.public_key", "OpenSSH public key"),
+        ({**BASTION, "public_key": "ssh-dss AAAAB3NzaC1kc3MAAACBAP"}, "bastion.public_key", "ssh-ed25519"),
+        ({**BASTION, "public_key": "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIHj3"}, "bastion.public_key", "ssh-rsa"),
+        ({**BASTION, "public_key": "-----BEGIN OPENSSH PRIVATE KEY-----"}, "bastion.public_key", "public key"),
+        ({"public_key": ED25519}, "bastion.allowed_cidrs", "non-empty"),
+        ({**BASTION, "allowed_cidrs": []}, "bastion.allowed_cidrs", "non-empty"),
+        ({**BASTION, "allowed_cidrs": ["0.0.0.0/0"]}, "bastion.allowed_cidrs[0]", "0.0.0.0/0"),
+        ({**BASTION, "allowed_cidrs": ["203.0.113.7/32", "::/0"]}, "bastion.allowed_cidrs[1]", "::/0"),
+        ({**BASTION, "allowed_cidrs": ["203.0.113.7/24"]}, "bastion.allowed_cidrs[0]", "CIDRs"),
+        ({**BASTION, "instance_type": "big"}, "bastion.instance_type", "instance type"),
+        ({**BASTION, "alowed_cidrs": []}, "bastion.alowed_cidrs", "did you mean bastion.allowed_cidrs"),
+    ],
+)
+def test_bastion_fields(bastion, field, accepted):
+    rejects({"bastion": bastion}, field, accepted_text=accepted)
+
+
+def test_nested_args_must_be_objects():
+    rejects({"database": "postgres"}, "database", accepted_text="object")
+    rejects({"bastion": ["key"]}, "bastion", accepted_text="object")

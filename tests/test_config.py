@@ -1,0 +1,147 @@
+"""Stack config to TinyStackArgs: types, unknown keys with their closest match, and errors naming the key."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import resolve_secret
+from tinystack_component import TinyStackArgs, TinyStackArgsError
+from tinystack_component.args import validate
+from tinystack_component.config import CONFIG_KEYS, args_from_config, as_engine_passes_it, config_key_for
+
+KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHj3Q1z9"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fails(raw: dict, key: str, *texts: str) -> TinyStackArgsError:
+    with pytest.raises(TinyStackArgsError) as caught:
+        args_from_config(raw)
+    assert caught.value.config_key == key, str(caught.value)
+    assert f"tinystack:{key}" in str(caught.value)
+    for text in texts:
+        assert text in str(caught.value)
+    return caught.value
+
+
+def test_strings_from_the_engine_become_typed_args():
+    args = args_from_config(
+        {
+            "tinystack:frontEnd": "api-gateway",
+            "tinystack:nat": "true",
+            "tinystack:containerPort": "8080",
+            "tinystack:availabilityZones": '["us-east-1a","us-east-1b"]',
+            "tinystack:tags": '{"team":"web"}',
+            "tinystack:database": '{"engine":"mysql","instanceClass":"db.t4g.small","multiAz":true}',
+            "tinystack:bastion": json.dumps({"publicKey": KEY, "allowedCidrs": ["203.0.113.7/32"]}),
+            "aws:region": "us-east-1",
+        }
+    )
+    assert args["front_end"] == "api-gateway"
+    assert args["nat"] is True and args["container_port"] == 8080
+    assert args["availability_zones"] == ["us-east-1a", "us-east-1b"]
+    assert args["tags"] == {"team": "web"}
+    assert args["database"] == {"engine": "mysql", "instance_class": "db.t4g.small", "multi_az": True}
+    assert args["bastion"]["allowed_cidrs"] == ["203.0.113.7/32"]
+
+
+def test_typed_values_are_accepted_as_they_are():
+    assert (
+        args_from_config(
+            {"containerPort": 8080, "nat": False, "containerImage": "1" * 12 + ".dkr.ecr.us-east-1.amazonaws.com/a:1"}
+        )["nat"]
+        is False
+    )
+
+
+def test_unknown_key_names_the_closest():
+    error = fails({"tinystack:contanerPort": "8080"}, "contanerPort", "did you mean tinystack:containerPort")
+    assert error.field == "contanerPort"
+
+
+def test_unknown_nested_key_names_its_full_path():
+    fails(
+        {"tinystack:bastion": '{"publicKey":"x","alowedCidrs":["1.2.3.4/32"]}'},
+        "bastion.alowedCidrs",
+        "did you mean tinystack:bastion.allowedCidrs",
+    )
+    fails({"tinystack:database": '{"instanceClas":"db.t4g.micro"}'}, "database.instanceClas", "database.instanceClass")
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("containerPort", "eighty", "whole number"),
+        ("containerPort", "true", "whole number"),
+        ("nat", "yes", "true or false"),
+        ("availabilityZones", "us-east-1a", "a list"),
+        ("database", "postgres", "an object"),
+        ("tags", '["a"]', "an object"),
+        ("instanceCount", "2.5", "whole number"),
+    ],
+)
+def test_wrong_types_name_the_key(key, value, expected):
+    fails({f"tinystack:{key}": value}, key, expected, repr(value))
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "text"),
+    [
+        ({"tinystack:containerPort": "70000"}, "containerPort", "1 to 65535"),
+        ({"tinystack:frontEnd": "nlb"}, "frontEnd", "'alb', 'api-gateway'"),
+        ({"tinystack:vpcCidr": "10.0.0.0/8"}, "vpcCidr", "/16 to /24"),
+        ({"tinystack:bastion": '{"publicKey":"nope","allowedCidrs":["1.2.3.4/32"]}'}, "bastion.publicKey", "OpenSSH"),
+        (
+            {"tinystack:bastion": json.dumps({"publicKey": KEY, "allowedCidrs": ["0.0.0.0/0"]})},
+            "bastion.allowedCidrs[0]",
+            "0.0.0.0/0",
+        ),
+        ({"tinystack:database": '{"engine":"oracle"}'}, "database.engine", "postgres"),
+        ({"tinystack:tags": '{"Name":"x"}'}, "tags.Name", "Name"),
+        ({"tinystack:containerEnvironment": '{"9X":"y"}'}, "containerEnvironment.9X", "variable name"),
+    ],
+)
+def test_component_errors_carry_the_config_key(raw, key, text):
+    fails(raw, key, text)
+
+
+def test_config_key_for():
+    assert config_key_for("container_port") == "containerPort"
+    assert config_key_for("bastion.allowed_cidrs[2]") == "bastion.allowedCidrs[2]"
+    assert config_key_for("database.backup_retention_days") == "database.backupRetentionDays"
+    assert config_key_for("tags.cost_center") == "tags.cost_center"
+
+
+def test_other_namespaces_are_ignored():
+    assert args_from_config({"aws:region": "us-east-1", "pulumi:tags": "{}"}) == {}
+
+
+def test_secret_environment_stays_secret():
+    args = args_from_config(
+        {"tinystack:containerEnvironment": '{"API_KEY":"s3cr3t"}'}, {"tinystack:containerEnvironment"}
+    )
+    assert resolve_secret(args["container_environment"]["API_KEY"]) == ("s3cr3t", True)
+
+
+def test_every_field_has_a_config_key():
+    assert sorted(entry.field for entry in CONFIG_KEYS.values()) == sorted(TinyStackArgs.__annotations__)
+
+
+def test_pulumi_yaml_declares_every_scalar_key_with_the_component_defaults():
+    declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
+    defaults = validate({})
+    for key, entry in CONFIG_KEYS.items():
+        if entry.kind == "object":
+            assert key not in declared, "Pulumi.yaml cannot type objects"
+            continue
+        assert declared[key]["type"] == entry.kind, key
+        assert declared[key]["description"], key
+        if "default" in declared[key]:
+            assert declared[key]["default"] == getattr(defaults, entry.field), key
+
+
+def test_dev_stack_config_is_valid():
+    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
+    args = args_from_config({key: as_engine_passes_it(value) for key, value in stack.items()})
+    assert args["front_end"] == "alb"

@@ -1,0 +1,85 @@
+"""Component conventions: type token, parentage, names, tags, outputs, invokes through the consumer's provider."""
+
+import importlib
+import inspect
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from tinystack_component import TinyStack, TinyStackArgsError
+
+ISOLATED = {"nat": False, "container_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"}
+
+
+def test_type_token_and_signature():
+    parameters = list(inspect.signature(TinyStack.__init__).parameters)
+    assert parameters == ["self", "name", "args", "opts"]
+    stack_type = TinyStack.__init__.__annotations__["args"].__name__
+    assert stack_type == "TinyStackArgs"
+
+
+@pytest.mark.parametrize("args", [{}, ISOLATED])
+def test_every_child_is_parented_to_the_component_and_named_after_it(build, args):
+    stack = build(args, name="shop")
+    (component,) = [r for r in stack.resources if r.type == "tinystack:index:TinyStack"]
+    assert component.name == "shop"
+    children = [r for r in stack.resources if r is not component]
+    assert children
+    for child in children:
+        assert child.parent_urn == component.urn, child.name
+        assert child.name.startswith("shop-"), child.name
+
+
+def _accepts_tags(resource_type: str) -> bool:
+    _, module_path, class_name = resource_type.split(":")
+    module = importlib.import_module(f"pulumi_aws.{module_path.split('/')[0]}")
+    return "tags" in inspect.signature(getattr(module, class_name).__init__).parameters
+
+
+@pytest.mark.parametrize("args", [{}, ISOLATED])
+def test_every_taggable_child_gets_the_user_tags_and_a_name(build, args):
+    stack = build({**args, "tags": {"team": "payments", "env": "dev"}})
+    for resource in stack.aws_resources():
+        if _accepts_tags(resource.type):
+            tags = resource.inputs.get("tags", {})
+            assert tags.get("team") == "payments" and tags.get("env") == "dev", resource.name
+            assert tags.get("Name", "").startswith("web-"), resource.name
+
+
+def test_network_outputs(build):
+    stack = build()
+    assert stack.output("vpc_id") == "vpc-web-vpc"
+    assert stack.output("public_subnet_ids") == ["subnet-web-public-1", "subnet-web-public-2", "subnet-web-public-3"]
+    assert stack.output("private_subnet_ids") == ["subnet-web-app-1", "subnet-web-app-2", "subnet-web-app-3"]
+    assert stack.output("subnet_kind") == "private"
+    assert stack.output("nat_instance_id") == "instance-web-nat-instance"
+    assert build(ISOLATED).output("subnet_kind") == "isolated"
+
+
+def test_outputs_are_declared_with_docstrings():
+    source = inspect.getsource(TinyStack)
+    for name, annotation in TinyStack.__annotations__.items():
+        assert "Output" in str(annotation), name
+        assert f"{name}: pulumi.Output" in source and '"""' in source.split(f"{name}: pulumi.Output", 1)[1][:200]
+
+
+def test_bad_args_fail_before_anything_is_registered(build):
+    with pytest.raises(TinyStackArgsError, match="container_port"):
+        build({"container_port": 70000})
+    assert build.mocks.inputs == {}
+
+
+def test_invokes_and_children_use_the_consumers_provider(build):
+    def program():
+        provider = aws.Provider("eu", region="eu-west-1")
+        return TinyStack("web", {}, pulumi.ResourceOptions(providers={"aws": provider}))
+
+    _, recorded = build.program(program)
+    provider_ref = next(r for r in recorded if r.name == "eu")
+    assert build.mocks.invokes
+    for invoke in build.mocks.invokes:
+        assert invoke.provider.startswith(provider_ref.urn), invoke.token
+    for resource in recorded:
+        if resource.type.startswith("aws:") and resource.type != "pulumi:providers:aws":
+            assert resource.options["provider"].startswith(provider_ref.urn), resource.name

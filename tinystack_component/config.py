@@ -1,0 +1,171 @@
+"""Stack config (`tinystack:*` keys in Pulumi.<stack>.yaml) to TinyStackArgs.
+
+Pure functions over the raw config map, so the program (`__main__.py`), `make plan` and the tests share one
+mapping. Every error names the config key: a wrong type, an unknown key (with the closest known one, so a typo
+such as `contanerPort` is never silently ignored), or a value the component refuses.
+"""
+
+import difflib
+import json
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import pulumi
+
+from .args import BastionArgs, DatabaseArgs, TinyStackArgs, TinyStackArgsError, validate
+
+NAMESPACE = "tinystack"
+
+
+def camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def snake(camel_case: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", camel_case).lower()
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    field: str
+    kind: str  # string, integer, boolean, array or object (the Pulumi.yaml type; object is not declarable there)
+    nested: Optional[type] = None  # the TypedDict whose fields an object's camelCase keys map to
+
+    @property
+    def key(self) -> str:
+        return camel(self.field)
+
+
+CONFIG_KEYS: dict[str, ConfigKey] = {
+    entry.key: entry
+    for entry in (
+        ConfigKey("front_end", "string"),
+        ConfigKey("nat", "boolean"),
+        ConfigKey("container_port", "integer"),
+        ConfigKey("container_image", "string"),
+        ConfigKey("app_path", "string"),
+        ConfigKey("container_cpu", "integer"),
+        ConfigKey("container_memory", "integer"),
+        ConfigKey("container_environment", "object"),
+        ConfigKey("vpc_cidr", "string"),
+        ConfigKey("availability_zones", "array"),
+        ConfigKey("nat_instance_type", "string"),
+        ConfigKey("instance_type", "string"),
+        ConfigKey("instance_count", "integer"),
+        ConfigKey("max_count", "integer"),
+        ConfigKey("certificate_arn", "string"),
+        ConfigKey("health_check_path", "string"),
+        ConfigKey("database", "object", DatabaseArgs),
+        ConfigKey("bastion", "object", BastionArgs),
+        ConfigKey("flow_logs", "boolean"),
+        ConfigKey("tags", "object"),
+    )
+}
+
+_EXPECTED = {
+    "string": "expected a string",
+    "integer": "expected a whole number",
+    "boolean": "expected true or false",
+    "array": "expected a list, e.g. `pulumi config set --path 'tinystack:{key}[0]' value`",
+    "object": "expected an object, e.g. `pulumi config set --path 'tinystack:{key}.name' value`",
+}
+
+
+def _error(key: str, value: Any, kind: str) -> TinyStackArgsError:
+    return TinyStackArgsError(snake(key.split(".")[-1]), value, _EXPECTED[kind].format(key=key), key)
+
+
+def _unknown_key(key: str, value: Any, known: Collection[str]) -> TinyStackArgsError:
+    leaf = key.rsplit(".", 1)[-1]
+    close = difflib.get_close_matches(leaf, list(known), n=1)
+    prefix = key[: -len(leaf)]
+    hint = f"did you mean tinystack:{prefix}{close[0]}? " if close else ""
+    return TinyStackArgsError(key, value, f"{hint}known keys: {', '.join(known)}", key)
+
+
+def _parse(key: str, raw: Any, kind: str) -> Any:
+    """Config values arrive as strings (JSON for lists and objects); values from code may already be typed."""
+    value = raw
+    if isinstance(raw, str) and kind != "string":
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise _error(key, raw, kind) from None
+    types: dict[str, tuple[type, ...]] = {
+        "string": (str,),
+        "integer": (int,),
+        "boolean": (bool,),
+        "array": (list,),
+        "object": (dict,),
+    }
+    if not isinstance(value, types[kind]) or (kind == "integer" and isinstance(value, bool)):
+        raise _error(key, raw, kind)
+    return value
+
+
+def _nested(key: str, value: Mapping[str, Any], typed: type) -> dict[str, Any]:
+    known = [camel(name) for name in typed.__annotations__]
+    converted = {}
+    for name, item in value.items():
+        if name not in known:
+            raise _unknown_key(f"{key}.{name}", item, known)
+        converted[snake(name)] = item
+    return converted
+
+
+def args_from_config(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> TinyStackArgs:
+    """Map `tinystack:*` config (keys with or without the namespace) to validated TinyStackArgs."""
+    args: dict[str, Any] = {}
+    for full_key, raw_value in raw.items():
+        namespace, _, key = full_key.rpartition(":")
+        if namespace and namespace != NAMESPACE:
+            continue
+        entry = CONFIG_KEYS.get(key)
+        if entry is None:
+            raise _unknown_key(key, raw_value, list(CONFIG_KEYS))
+        value = _parse(key, raw_value, entry.kind)
+        if entry.nested is not None:
+            value = _nested(key, value, entry.nested)
+        if f"{NAMESPACE}:{key}" in secret_keys:
+            value = _keep_secret(entry, value)
+        args[entry.field] = value
+    try:
+        validate(args)
+    except TinyStackArgsError as error:
+        raise error.with_config_key(config_key_for(error.field)) from None
+    return args  # type: ignore[return-value]
+
+
+def _keep_secret(entry: ConfigKey, value: Any) -> Any:
+    """Secret config stays secret in state where the field accepts an Output."""
+    if entry.field == "container_environment":
+        return {name: pulumi.Output.secret(item) for name, item in value.items()}
+    if entry.field in ("container_image", "certificate_arn"):
+        return pulumi.Output.secret(value)
+    return value
+
+
+def config_key_for(field_path: str) -> str:
+    """`bastion.allowed_cidrs[0]` → `bastion.allowedCidrs[0]`; keys of tags and the environment stay as written."""
+    head, _, rest = field_path.partition(".")
+    if head in ("database", "bastion") and rest:
+        name, bracket, index = rest.partition("[")
+        return f"{head}.{camel(name)}{bracket}{index}"
+    return camel(head) + (f".{rest}" if rest else "")
+
+
+def as_engine_passes_it(value: Any) -> str:
+    """A value from Pulumi.<stack>.yaml as the engine hands it to the program: strings as they are, the rest JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def read_stack_config() -> tuple[dict[str, Any], set[str]]:
+    """Every `tinystack:*` value the engine gave the program, and which of them are secret."""
+    from pulumi.runtime import config as runtime_config
+
+    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
+    return {key: value for key, value in values.items() if key.startswith(f"{NAMESPACE}:")}, secret

@@ -1,0 +1,33 @@
+"""What every tier needs to create children the same way: names, parent and tags derived from the component."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+# One retention for every log group the stack creates: finite, so logs never grow without bound.
+LOG_RETENTION_DAYS = 30
+
+
+@dataclass(frozen=True)
+class StackContext:
+    name: str
+    parent: pulumi.Resource
+    user_tags: Mapping[str, str]
+
+    def child(self, suffix: str) -> str:
+        """The logical name of a child: the component's name, then what the child is."""
+        return f"{self.name}-{suffix}"
+
+    def tags(self, suffix: str) -> dict[str, str]:
+        return {**self.user_tags, "Name": self.child(suffix)}
+
+    def opts(self, **options: Any) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self.parent, **options)
+
+    def invoke_opts(self) -> pulumi.InvokeOptions:
+        return pulumi.InvokeOptions(parent=self.parent)
+
+    def invoke_output_opts(self) -> pulumi.InvokeOutputOptions:
+        return pulumi.InvokeOutputOptions(parent=self.parent)

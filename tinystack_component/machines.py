@@ -1,0 +1,60 @@
+"""What every EC2 machine of the stack shares: AMIs from AWS's public SSM parameters, and the hardening."""
+
+import pulumi
+import pulumi_aws as aws
+
+from .context import StackContext
+from .instance_types import architecture
+
+# EC2.8: IMDSv2 only. A hop limit of 1 keeps bridge-mode containers away from the instance role's credentials.
+METADATA_OPTIONS = {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1}
+
+# EC2.3/EC2.7: every root volume is encrypted gp3.
+ENCRYPTED_ROOT_VOLUME = {"volume_type": "gp3", "encrypted": True, "delete_on_termination": True}
+
+
+def _ssm_parameter(ctx: StackContext, name: str) -> pulumi.Output[str]:
+    return aws.ssm.get_parameter_output(name=name, opts=ctx.invoke_output_opts()).value
+
+
+def al2023_ami(ctx: StackContext, instance_type: str) -> pulumi.Output[str]:
+    return _ssm_parameter(
+        ctx, f"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{architecture(instance_type)}"
+    )
+
+
+def ecs_optimized_ami(ctx: StackContext, instance_type: str) -> pulumi.Output[str]:
+    arm = "arm64/" if architecture(instance_type) == "arm64" else ""
+    return _ssm_parameter(ctx, f"/aws/service/ecs/optimized-ami/amazon-linux-2023/{arm}recommended/image_id")
+
+
+def public_instance(
+    ctx: StackContext,
+    suffix: str,
+    *,
+    instance_type: str,
+    subnet: aws.ec2.Subnet,
+    security_group_id: pulumi.Input[str],
+    profile: aws.iam.InstanceProfile,
+    user_data: pulumi.Input[str],
+    **extra: object,
+) -> aws.ec2.Instance:
+    """An AL2023 instance with a public IP in a public subnet (the NAT instance, the bastion)."""
+    return aws.ec2.Instance(
+        ctx.child(suffix),
+        ami=al2023_ami(ctx, instance_type),
+        instance_type=instance_type,
+        subnet_id=subnet.id,
+        vpc_security_group_ids=[security_group_id],
+        associate_public_ip_address=True,
+        iam_instance_profile=profile.name,
+        user_data=user_data,
+        metadata_options=METADATA_OPTIONS,
+        root_block_device=ENCRYPTED_ROOT_VOLUME,
+        maintenance_options={"auto_recovery": "default"},
+        tags=ctx.tags(suffix),
+        volume_tags=ctx.tags(suffix),
+        # A new AMI in the SSM parameter must not replace a running NAT or bastion on a routine `pulumi up`.
+        opts=ctx.opts(ignore_changes=["ami"]),
+        **extra,  # type: ignore[arg-type]
+    )

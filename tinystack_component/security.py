@@ -1,0 +1,181 @@
+"""Every security group of the stack and every rule between them: the seed's reachability promise in one place.
+
+    internet ──80/443──▶ alb ──container port──▶ containers ──db port──▶ database
+                         vpc link ──container port──▶ containers
+    allowed CIDRs ──22──▶ bastion ──db port──▶ database
+    VPC ──all──▶ nat instance ──all──▶ internet          (nat mode)
+    VPC ──443──▶ endpoints; containers ──443──▶ endpoints, S3 prefix list   (isolated mode)
+
+Groups carry no inline rules; each rule is its own resource named `allow-<from>-to-<to>-<port>-<in|out>`, so a
+config edit adds or removes rules without replacing a group.
+"""
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from .args import FrontEnd, Settings
+from .context import StackContext
+from .network import Network
+
+ANYWHERE = "0.0.0.0/0"
+HTTP, HTTPS, SSH = 80, 443, 22
+
+
+@dataclass(frozen=True)
+class Group:
+    label: str
+    security_group: aws.ec2.SecurityGroup
+
+    @property
+    def id(self) -> pulumi.Output[str]:
+        return self.security_group.id
+
+
+@dataclass(frozen=True)
+class Port:
+    """A TCP port, or every protocol and port when `number` is None."""
+
+    number: Optional[int] = None
+
+    @property
+    def label(self) -> str:
+        return "all" if self.number is None else f"tcp-{self.number}"
+
+    def rule_inputs(self) -> dict:
+        if self.number is None:
+            return {"ip_protocol": "-1"}
+        return {"ip_protocol": "tcp", "from_port": self.number, "to_port": self.number}
+
+
+ALL_TRAFFIC = Port()
+
+
+@dataclass(frozen=True)
+class SecurityGroups:
+    containers: Group
+    front_end: Group
+    nat_instance: Optional[Group]
+    endpoints: Optional[Group]
+    database: Optional[Group]
+    bastion: Optional[Group]
+
+
+def build_security_groups(ctx: StackContext, network: Network, settings: Settings) -> SecurityGroups:
+    def group(label: str, description: str) -> Group:
+        return Group(label, _security_group(ctx, network, label, description))
+
+    front_end_label = "alb" if settings.front_end is FrontEnd.ALB else "vpc-link"
+    groups = SecurityGroups(
+        containers=group("containers", "ECS container instances: the app port from the front end only"),
+        front_end=group(front_end_label, f"{front_end_label}: in front of the containers"),
+        nat_instance=group("nat-instance", "NAT instance: all traffic from the VPC") if settings.nat else None,
+        endpoints=None if settings.nat else group("endpoints", "VPC interface endpoints: HTTPS from the VPC"),
+        database=group("database", "RDS: the engine port from the containers and bastion")
+        if settings.database
+        else None,
+        bastion=group("bastion", "SSH bastion: port 22 from the allowed CIDRs") if settings.bastion else None,
+    )
+    _front_end_rules(ctx, groups, settings)
+    _egress_rules(ctx, groups, network)
+    _data_and_access_rules(ctx, groups, settings)
+    return groups
+
+
+def _security_group(ctx: StackContext, network: Network, label: str, description: str) -> aws.ec2.SecurityGroup:
+    return aws.ec2.SecurityGroup(
+        ctx.child(f"{label}-sg"),
+        vpc_id=network.vpc.id,
+        description=description,
+        tags=ctx.tags(f"{label}-sg"),
+        opts=ctx.opts(),
+    )
+
+
+def _front_end_rules(ctx: StackContext, groups: SecurityGroups, settings: Settings) -> None:
+    if settings.front_end is FrontEnd.ALB:
+        allow_from_cidr(ctx, "internet", ANYWHERE, groups.front_end, Port(HTTP))
+        if settings.certificate_arn is not None:
+            allow_from_cidr(ctx, "internet", ANYWHERE, groups.front_end, Port(HTTPS))
+    # The VPC link's group has no inbound rules: API Gateway reaches it from the AWS side, not through an SG.
+    allow_between(ctx, groups.front_end, groups.containers, Port(settings.container_port))
+
+
+def _egress_rules(ctx: StackContext, groups: SecurityGroups, network: Network) -> None:
+    if groups.nat_instance is not None:
+        # TCP alone would break DNS and ICMP through the NAT; the source is the VPC, never the internet.
+        allow_from_cidr(ctx, "vpc", network.vpc_cidr, groups.nat_instance, ALL_TRAFFIC)
+        allow_to_cidr(ctx, groups.nat_instance, "internet", ANYWHERE, ALL_TRAFFIC)
+        allow_to_cidr(ctx, groups.containers, "internet", ANYWHERE, ALL_TRAFFIC)
+    if groups.endpoints is not None:
+        allow_from_cidr(ctx, "vpc", network.vpc_cidr, groups.endpoints, Port(HTTPS))
+        allow_between(ctx, groups.containers, groups.endpoints, Port(HTTPS), ingress=False)
+        allow_to_prefix_list(ctx, groups.containers, "s3", network.s3_endpoint.prefix_list_id, Port(HTTPS))
+
+
+def _data_and_access_rules(ctx: StackContext, groups: SecurityGroups, settings: Settings) -> None:
+    if groups.database is not None and settings.database is not None:
+        allow_between(ctx, groups.containers, groups.database, Port(settings.database.port))
+    if groups.bastion is not None and settings.bastion is not None:
+        for number, cidr in enumerate(settings.bastion.allowed_cidrs, start=1):
+            allow_from_cidr(ctx, f"admin-{number}", cidr, groups.bastion, Port(SSH))
+        # Package updates and the SSM agent; everything else stays closed.
+        allow_to_cidr(ctx, groups.bastion, "internet", ANYWHERE, Port(HTTPS))
+        if groups.database is not None and settings.database is not None:
+            allow_between(ctx, groups.bastion, groups.database, Port(settings.database.port))
+
+
+def _rule(
+    ctx: StackContext, source: str, target: str, port: Port, ingress: bool, **endpoints: pulumi.Input[str]
+) -> None:
+    direction, rule_type = (
+        ("in", aws.vpc.SecurityGroupIngressRule) if ingress else ("out", aws.vpc.SecurityGroupEgressRule)
+    )
+    name = ctx.child(f"allow-{source}-to-{target}-{port.label}-{direction}")
+    rule_type(name, **endpoints, **port.rule_inputs(), tags={**ctx.user_tags, "Name": name}, opts=ctx.opts())
+
+
+def _cidr_inputs(cidr: str) -> dict[str, str]:
+    return {"cidr_ipv6": cidr} if ipaddress.ip_network(cidr).version == 6 else {"cidr_ipv4": cidr}
+
+
+def allow_between(ctx: StackContext, source: Group, target: Group, port: Port, *, ingress: bool = True) -> None:
+    """Source may open connections to target on port: an egress rule on source and an ingress rule on target.
+
+    With ingress=False only the egress half is written, for a target whose ingress is already a CIDR rule."""
+    _rule(
+        ctx,
+        source.label,
+        target.label,
+        port,
+        False,
+        security_group_id=source.id,
+        referenced_security_group_id=target.id,
+    )
+    if ingress:
+        _rule(
+            ctx,
+            source.label,
+            target.label,
+            port,
+            True,
+            security_group_id=target.id,
+            referenced_security_group_id=source.id,
+        )
+
+
+def allow_from_cidr(ctx: StackContext, source_label: str, cidr: str, target: Group, port: Port) -> None:
+    _rule(ctx, source_label, target.label, port, True, security_group_id=target.id, **_cidr_inputs(cidr))
+
+
+def allow_to_cidr(ctx: StackContext, source: Group, target_label: str, cidr: str, port: Port) -> None:
+    _rule(ctx, source.label, target_label, port, False, security_group_id=source.id, **_cidr_inputs(cidr))
+
+
+def allow_to_prefix_list(
+    ctx: StackContext, source: Group, target_label: str, prefix_list_id: pulumi.Input[str], port: Port
+) -> None:
+    _rule(ctx, source.label, target_label, port, False, security_group_id=source.id, prefix_list_id=prefix_list_id)
