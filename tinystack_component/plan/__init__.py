@@ -1,0 +1,1 @@
+"""`make plan`: the whole stack offline, with reachability, violations, monthly cost and a diagram."""

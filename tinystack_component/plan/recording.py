@@ -1,0 +1,198 @@
+"""Record what a Pulumi program would create, offline, with the SDK's mocks.
+
+`make plan` and the test suite both run TinyStack through this: every registered resource is kept with its type,
+name, inputs, parent and options, and invokes (AZs, region, AMIs) get realistic answers. Ids, ARNs and AMIs are
+placeholders, and are labelled as such wherever they are shown.
+"""
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.sync_await import _sync_await
+
+DEFAULT_REGION = "us-east-1"
+ACCOUNT = "123456789012"
+PLACEHOLDER_ARM64_AMI = "ami-0arm64example000"
+PLACEHOLDER_X86_AMI = "ami-0x8664example000"
+
+
+@dataclass
+class Recorded:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    urn: str
+    parent_urn: str
+    options: dict[str, Any] = field(default_factory=dict)
+    id: str = ""
+
+    @property
+    def parent_name(self) -> str:
+        return self.parent_urn.rsplit("::", 1)[-1] if self.parent_urn else ""
+
+
+@dataclass
+class Invoke:
+    token: str
+    args: dict[str, Any]
+    provider: str
+
+
+def _fake_id(typ: str, name: str) -> str:
+    return f"{typ.rsplit(':', 1)[-1].lower()}-{name}"
+
+
+# What AWS reports for resources beyond their inputs, so outputs such as ARNs and DNS names resolve.
+def _computed_state(region: str, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    service = {"cloudwatch": "logs", "lb": "elasticloadbalancing", "apigatewayv2": "apigateway"}.get(
+        typ.split(":")[1].split("/")[0], typ.split(":")[1].split("/")[0]
+    )
+    arn = f"arn:aws:{service}:{region}:{ACCOUNT}:{name}"
+    if typ == "aws:cloudwatch/logGroup:LogGroup":
+        arn = f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{name}"
+    state: dict[str, Any] = {"arn": arn, "name": inputs.get("name", f"{name}-1a2b3c4")}
+    if typ == "aws:ec2/instance:Instance":
+        state |= {"primaryNetworkInterfaceId": f"eni-{name}", "publicIp": "198.51.100.10", "privateIp": "10.0.200.10"}
+    elif typ == "aws:ec2/eip:Eip":
+        state |= {"publicIp": "198.51.100.20", "allocationId": f"eipalloc-{name}"}
+    elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
+        state |= {"prefixListId": "pl-63a5400a"}
+    elif typ == "aws:lb/loadBalancer:LoadBalancer":
+        state |= {"dnsName": f"{name}-123456.{region}.elb.amazonaws.com", "arnSuffix": f"app/{name}/123"}
+    elif typ == "aws:apigatewayv2/api:Api":
+        state |= {"apiEndpoint": f"https://abc123.execute-api.{region}.amazonaws.com"}
+    elif typ == "aws:rds/instance:Instance":
+        state |= {
+            "address": f"{name}.abcdefg.{region}.rds.amazonaws.com",
+            "masterUserSecrets": [
+                {"secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!db-1234-AbCdEf"}
+            ],
+        }
+    return state
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Answers the engine's calls offline: placeholder ids and ARNs for resources, realistic invoke payloads."""
+
+    def __init__(self, region: str = DEFAULT_REGION) -> None:
+        self.invokes: list[Invoke] = []
+        self.region = region
+        self.zone_names = [f"{region}{letter}" for letter in "abcdf"]
+        self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
+        self.inputs[(args.typ, args.name)] = dict(args.inputs)
+        resource_id = _fake_id(args.typ, args.name)
+        return resource_id, {**args.inputs, **_computed_state(self.region, args.typ, args.name, args.inputs)}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
+        self.invokes.append(Invoke(args.token, dict(args.args), args.provider))
+        answer = INVOKE_ANSWERS.get(args.token)
+        if answer is None:
+            raise KeyError(f"no mocked answer for invoke {args.token}")
+        return answer(self, args.args)
+
+
+def _availability_zones(mocks: RecordingMocks, _: Mapping[str, Any]) -> dict[str, Any]:
+    names = mocks.zone_names
+    return {
+        "names": names,
+        "zoneIds": [f"{mocks.region}-az{index + 1}" for index in range(len(names))],
+        "state": "available",
+        "groupNames": [mocks.region] * len(names),
+        "id": mocks.region,
+    }
+
+
+def _ssm_parameter(mocks: RecordingMocks, args: Mapping[str, Any]) -> dict[str, Any]:
+    name = args["name"]
+    ami = PLACEHOLDER_ARM64_AMI if "arm64" in name else PLACEHOLDER_X86_AMI
+    arn = f"arn:aws:ssm:{mocks.region}::parameter{name}"
+    return {"name": name, "value": ami, "type": "String", "version": 1, "arn": arn}
+
+
+INVOKE_ANSWERS: dict[str, Callable[[RecordingMocks, Mapping[str, Any]], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
+    "aws:index/getRegion:getRegion": lambda mocks, _: {
+        "region": mocks.region,
+        "name": mocks.region,
+        "id": mocks.region,
+        "endpoint": f"ec2.{mocks.region}.amazonaws.com",
+        "description": "US East (N. Virginia)",
+    },
+    "aws:ssm/getParameter:getParameter": _ssm_parameter,
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda mocks, _: {
+        "accountId": ACCOUNT,
+        "arn": f"arn:aws:iam::{ACCOUNT}:user/test",
+        "userId": "AIDTEST",
+        "id": ACCOUNT,
+    },
+    "aws:index/getPartition:getPartition": lambda mocks, _: {
+        "partition": "aws",
+        "dnsSuffix": "amazonaws.com",
+        "id": "aws",
+    },
+}
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """Keeps what MockResourceArgs leaves out: the parent and the resource options."""
+
+    mocks: RecordingMocks
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+        self.recorded: list[Recorded] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.recorded.append(
+                Recorded(
+                    type=request.type,
+                    name=request.name,
+                    inputs=self.mocks.inputs[(request.type, request.name)],
+                    urn=response.urn,
+                    parent_urn=request.parent,
+                    options={
+                        "protect": request.protect,
+                        "ignore_changes": list(request.ignoreChanges),
+                        "provider": request.provider,
+                        "dependencies": list(request.dependencies),
+                        "delete_before_replace": request.deleteBeforeReplace,
+                    },
+                    id=response.id,
+                )
+            )
+        return response
+
+
+def record(
+    program: Callable[[], Any], mocks: RecordingMocks, project: str = "tinystack", stack: str = "dev"
+) -> tuple[Any, list[Recorded]]:
+    """Run `program` under the mocks and return what it returned and every resource it registered."""
+    monitor = RecordingMonitor(mocks)
+    mocks.invokes = []
+    mocks.inputs = {}
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    holder: dict[str, Any] = {}
+    pulumi.runtime.test(lambda: holder.setdefault("result", program()))()
+    return holder.get("result"), monitor.recorded
+
+
+def resolve(value: Any) -> Any:
+    """The value of an Output (or plain value) built under the mocks."""
+    return resolve_secret(value)[0]
+
+
+def resolve_secret(value: Any) -> tuple[Any, bool]:
+    output = pulumi.Output.from_input(value)
+
+    async def wait() -> tuple[Any, bool]:
+        return await output.future(), await output.is_secret()
+
+    return _sync_await(asyncio.ensure_future(wait()))
