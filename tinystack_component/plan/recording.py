@@ -29,6 +29,8 @@ class Recorded:
     parent_urn: str
     options: dict[str, Any] = field(default_factory=dict)
     id: str = ""
+    outputs: dict[str, Any] = field(default_factory=dict)
+    """What the (mocked) provider reported: the inputs plus computed attributes such as arn or primaryNetworkInterfaceId."""
 
     @property
     def parent_name(self) -> str:
@@ -166,6 +168,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                         "delete_before_replace": request.deleteBeforeReplace,
                     },
                     id=response.id,
+                    outputs=dict(self.resources[response.urn].state),
                 )
             )
         return response
