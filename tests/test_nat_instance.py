@@ -46,8 +46,8 @@ def test_a_new_ami_does_not_replace_the_nat_instance(build):
 @pytest.mark.parametrize(("instance_type", "arch"), [("t4g.nano", "arm64"), ("t3.nano", "x86_64")])
 def test_ami_matches_the_architecture(build, instance_type, arch):
     stack = build({"nat_instance_type": instance_type})
-    (lookup,) = [i for i in stack.invokes if i.token == "aws:ssm/getParameter:getParameter"]
-    assert lookup.args["name"] == f"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
+    lookups = {i.args["name"] for i in stack.invokes if i.token == "aws:ssm/getParameter:getParameter"}
+    assert f"/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}" in lookups
     nat = stack.named("web-nat-instance")
     assert nat.inputs["ami"] == ("ami-0arm64example000" if arch == "arm64" else "ami-0x8664example000")
     assert nat.inputs["instanceType"] == instance_type

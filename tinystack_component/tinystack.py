@@ -1,24 +1,34 @@
-"""The TinyStack component: wires the tiers (args → network → security → egress → compute → front end → data and
-access) and exposes their outputs. Each tier lives in its own module."""
+"""The TinyStack component: wires the tiers and exposes their outputs. Each tier lives in its own module.
+
+args → network → security groups → egress (NAT instance or endpoints) → cluster → front end → database → app
+→ bastion. Later tiers take what they need from earlier ones as small typed values.
+"""
 
 from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
 
-from .args import Settings, TinyStackArgs, check_zones_in_region, validate
+from .alb import build_alb
+from .api_gateway import build_api_gateway
+from .args import FrontEnd, Settings, TinyStackArgs, check_zones_in_region, validate
+from .bastion import Bastion, build_bastion
+from .compute import build_cluster
 from .context import StackContext
+from .database import Database, build_database
 from .endpoints import build_vpc_endpoints
+from .image import build_image
 from .nat_instance import build_nat_instance
-from .network import build_network
-from .security import build_security_groups
+from .network import Network, build_network
+from .security import SecurityGroups, build_security_groups
+from .service import Exposure, build_app
 
 TYPE_TOKEN = "tinystack:index:TinyStack"
 
 
 class TinyStack(pulumi.ComponentResource):
-    """A secure, cheap, multi-AZ home for a container app: VPC, ECS on EC2, a front end, and optionally a database
-    and a bastion."""
+    """A secure, cheap, multi-AZ home for a container app: a VPC over two or three AZs, ECS on EC2 behind an ALB or
+    an API Gateway, and optionally an RDS database and an SSH bastion."""
 
     vpc_id: pulumi.Output[str]
     """ID of the VPC."""
@@ -30,6 +40,28 @@ class TinyStack(pulumi.ComponentResource):
     """`private` (egress through the NAT instance) or `isolated` (no internet route)."""
     nat_instance_id: pulumi.Output[Optional[str]]
     """ID of the NAT instance, when nat is true."""
+    cluster_name: pulumi.Output[str]
+    """Name of the ECS cluster."""
+    service_name: pulumi.Output[str]
+    """Name of the ECS service."""
+    url: pulumi.Output[str]
+    """Where the app answers: the load balancer (http or https) or the API endpoint."""
+    load_balancer_dns_name: pulumi.Output[Optional[str]]
+    """DNS name of the Application Load Balancer, with the alb front end."""
+    api_endpoint: pulumi.Output[Optional[str]]
+    """Endpoint of the HTTP API, with the api-gateway front end."""
+    database_endpoint: pulumi.Output[Optional[str]]
+    """Host name of the database, when there is one."""
+    database_port: pulumi.Output[Optional[int]]
+    """Port of the database, when there is one."""
+    database_secret_arn: pulumi.Output[Optional[str]]
+    """ARN of the Secrets Manager secret (username and password) that RDS manages, when there is a database."""
+    bastion_public_ip: pulumi.Output[Optional[str]]
+    """Public IP of the bastion, when there is one."""
+    bastion_ssh_command: pulumi.Output[Optional[str]]
+    """Command that opens an SSH session on the bastion, when there is one."""
+    database_tunnel_command: pulumi.Output[Optional[str]]
+    """Command that forwards the database port to localhost through the bastion, when both exist."""
 
     def __init__(self, name: str, args: TinyStackArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         # Every rule is checked before anything is registered, so bad input never leaves a half-built stack.
@@ -43,12 +75,21 @@ class TinyStack(pulumi.ComponentResource):
         nat = build_nat_instance(ctx, network, groups, settings.nat_instance_type) if settings.nat else None
         if not settings.nat:
             build_vpc_endpoints(ctx, network, groups)
+        cluster = build_cluster(ctx, settings, network, groups)
+        exposure = self._front_end(ctx, settings, network, groups)
+        database = build_database(ctx, settings.database, network, groups) if settings.database else None
+        connection = database.connection if database else None
+        image = build_image(ctx, settings.app_path, settings.instance_type) if settings.app_path else None
+        app = build_app(ctx, settings, cluster, exposure, image or settings.container_image, region, connection)
+        bastion = build_bastion(ctx, settings.bastion, network, groups, connection) if settings.bastion else None
 
-        self.vpc_id = network.vpc.id
-        self.public_subnet_ids = pulumi.Output.all(*network.public_subnet_ids)
-        self.private_subnet_ids = pulumi.Output.all(*network.app_subnet_ids)
-        self.subnet_kind = pulumi.Output.from_input("private" if settings.nat else "isolated")
-        self.nat_instance_id = nat.instance.id if nat else pulumi.Output.from_input(None)
+        self._expose_network(network, settings, nat.instance.id if nat else None)
+        self.cluster_name = cluster.cluster.name
+        self.service_name = app.service.name
+        self.url = exposure.url
+        self.load_balancer_dns_name = _optional(exposure.load_balancer_dns_name)
+        self.api_endpoint = _optional(exposure.api_endpoint)
+        self._expose_data_and_access(database, bastion)
         self.register_outputs(self.outputs())
 
     def outputs(self) -> dict[str, pulumi.Output]:
@@ -68,3 +109,28 @@ class TinyStack(pulumi.ComponentResource):
             opts=ctx.invoke_opts(),
         )
         return region, check_zones_in_region(tuple(found.names), region, looked_up=True)
+
+    @staticmethod
+    def _front_end(ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups) -> Exposure:
+        if settings.front_end is FrontEnd.ALB:
+            return build_alb(ctx, settings, network, groups)
+        return build_api_gateway(ctx, settings, network, groups)
+
+    def _expose_network(self, network: Network, settings: Settings, nat_instance_id: Optional[pulumi.Output]) -> None:
+        self.vpc_id = network.vpc.id
+        self.public_subnet_ids = pulumi.Output.all(*network.public_subnet_ids)
+        self.private_subnet_ids = pulumi.Output.all(*network.app_subnet_ids)
+        self.subnet_kind = pulumi.Output.from_input("private" if settings.nat else "isolated")
+        self.nat_instance_id = _optional(nat_instance_id)
+
+    def _expose_data_and_access(self, database: Optional[Database], bastion: Optional[Bastion]) -> None:
+        self.database_endpoint = _optional(database.connection.host if database else None)
+        self.database_port = _optional(database.connection.port if database else None)
+        self.database_secret_arn = _optional(database.connection.secret_arn if database else None)
+        self.bastion_public_ip = _optional(bastion.instance.public_ip if bastion else None)
+        self.bastion_ssh_command = _optional(bastion.ssh_command if bastion else None)
+        self.database_tunnel_command = _optional(bastion.tunnel_command if bastion else None)
+
+
+def _optional(value: Optional[pulumi.Input]) -> pulumi.Output:
+    return pulumi.Output.from_input(value)

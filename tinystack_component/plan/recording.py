@@ -30,7 +30,7 @@ class Recorded:
     options: dict[str, Any] = field(default_factory=dict)
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
-    """What the (mocked) provider reported: the inputs plus computed attributes such as arn or primaryNetworkInterfaceId."""
+    """What the (mocked) provider reported: the inputs plus computed attributes (arn, primaryNetworkInterfaceId)."""
 
     @property
     def parent_name(self) -> str:
@@ -67,6 +67,14 @@ def _computed_state(region: str, typ: str, name: str, inputs: dict[str, Any]) ->
         state |= {"dnsName": f"{name}-123456.{region}.elb.amazonaws.com", "arnSuffix": f"app/{name}/123"}
     elif typ == "aws:apigatewayv2/api:Api":
         state |= {"apiEndpoint": f"https://abc123.execute-api.{region}.amazonaws.com"}
+    elif typ == "awsx:ecr:Repository":
+        state |= {"url": f"{ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{name}"}
+    elif typ == "awsx:ecr:Image":
+        state |= {"imageUri": f"{inputs.get('repositoryUrl')}@sha256:{'0' * 64}"}
+    elif typ == "aws:ec2/launchTemplate:LaunchTemplate":
+        state |= {"latestVersion": 1}
+    elif typ == "aws:ec2/keyPair:KeyPair":
+        state |= {"keyName": inputs.get("keyName", f"{name}-1a2b3c4")}
     elif typ == "aws:rds/instance:Instance":
         state |= {
             "address": f"{name}.abcdefg.{region}.rds.amazonaws.com",

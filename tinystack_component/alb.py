@@ -1,0 +1,98 @@
+"""Front end `alb`: an internet-facing Application Load Balancer in the public subnets.
+
+HTTP forwards to the containers; with a certificate, HTTP redirects to HTTPS (ELB.1) on a TLS 1.3 policy (ELB.17).
+"""
+
+import pulumi
+import pulumi_aws as aws
+
+from .args import Settings
+from .context import StackContext
+from .network import Network
+from .security import HTTP, HTTPS, SecurityGroups
+from .service import CONTAINER_NAME, Exposure
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+
+def build_alb(ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups) -> Exposure:
+    load_balancer = aws.lb.LoadBalancer(
+        ctx.child("alb"),
+        load_balancer_type="application",
+        internal=False,
+        security_groups=[groups.front_end.id],
+        subnets=network.public_subnet_ids,
+        # ELB.4, and the strictest desync handling that still serves RFC-compliant clients.
+        drop_invalid_header_fields=True,
+        desync_mitigation_mode="defensive",
+        tags=ctx.tags("alb"),
+        opts=ctx.opts(),
+    )
+    target_group = aws.lb.TargetGroup(
+        ctx.child("targets"),
+        vpc_id=network.vpc.id,
+        target_type="instance",
+        port=settings.container_port,
+        protocol="HTTP",
+        deregistration_delay=30,
+        health_check={
+            "path": settings.health_check_path,
+            "protocol": "HTTP",
+            "matcher": "200-399",
+            "interval": 15,
+            "healthy_threshold": 2,
+            "unhealthy_threshold": 3,
+        },
+        tags=ctx.tags("targets"),
+        opts=ctx.opts(),
+    )
+    forward = [{"type": "forward", "target_group_arn": target_group.arn}]
+    listeners = [
+        _listener(ctx, load_balancer, HTTP, "HTTP", forward if settings.certificate_arn is None else _redirect())
+    ]
+    if settings.certificate_arn is not None:
+        listeners.append(
+            _listener(
+                ctx,
+                load_balancer,
+                HTTPS,
+                "HTTPS",
+                forward,
+                certificate_arn=settings.certificate_arn,
+                ssl_policy=TLS_POLICY,
+            )
+        )
+    scheme = "http" if settings.certificate_arn is None else "https"
+    return Exposure(
+        url=pulumi.Output.concat(f"{scheme}://", load_balancer.dns_name),
+        load_balancers=[
+            {
+                "target_group_arn": target_group.arn,
+                "container_name": CONTAINER_NAME,
+                "container_port": settings.container_port,
+            }
+        ],
+        # ECS refuses a target group that no listener uses yet.
+        depends_on=listeners,
+        load_balancer_dns_name=load_balancer.dns_name,
+    )
+
+
+def _redirect() -> list[dict]:
+    return [{"type": "redirect", "redirect": {"port": str(HTTPS), "protocol": "HTTPS", "status_code": "HTTP_301"}}]
+
+
+def _listener(
+    ctx: StackContext, load_balancer: aws.lb.LoadBalancer, port: int, protocol: str, actions: list[dict], **tls: object
+) -> aws.lb.Listener:
+    suffix = f"listener-{port}"
+    return aws.lb.Listener(
+        ctx.child(suffix),
+        load_balancer_arn=load_balancer.arn,
+        port=port,
+        protocol=protocol,
+        default_actions=actions,
+        tags=ctx.tags(suffix),
+        opts=ctx.opts(),
+        **tls,  # type: ignore[arg-type]
+    )

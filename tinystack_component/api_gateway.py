@@ -1,0 +1,116 @@
+"""Front end `api-gateway`: an HTTP API reaching the tasks through a VPC link and Cloud Map SRV records.
+
+HTTP APIs cannot target EC2 instances directly; a VPC link to a Cloud Map service can, and bridge-mode tasks
+register there with their host port. No load balancer exists in this mode.
+"""
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from .args import Settings
+from .context import LOG_RETENTION_DAYS, StackContext
+from .network import Network
+from .security import SecurityGroups
+from .service import CONTAINER_NAME, Exposure
+
+THROTTLING_BURST_LIMIT = 200
+THROTTLING_RATE_LIMIT = 100
+
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "ip": "$context.identity.sourceIp",
+        "requestTime": "$context.requestTime",
+        "httpMethod": "$context.httpMethod",
+        "routeKey": "$context.routeKey",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "integrationError": "$context.integrationErrorMessage",
+    }
+)
+
+
+def build_api_gateway(ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups) -> Exposure:
+    namespace = aws.servicediscovery.PrivateDnsNamespace(
+        ctx.child("namespace"),
+        name=f"{ctx.name}.internal",
+        vpc=network.vpc.id,
+        description="Tasks of the TinyStack service, for the API Gateway VPC link",
+        tags=ctx.tags("namespace"),
+        opts=ctx.opts(),
+    )
+    discovery = aws.servicediscovery.Service(
+        ctx.child("discovery"),
+        name=CONTAINER_NAME,
+        # API Gateway resolves Cloud Map services through SRV records only: they carry the host port.
+        dns_config={
+            "namespace_id": namespace.id,
+            "dns_records": [{"type": "SRV", "ttl": 10}],
+            "routing_policy": "MULTIVALUE",
+        },
+        tags=ctx.tags("discovery"),
+        opts=ctx.opts(),
+    )
+    vpc_link = aws.apigatewayv2.VpcLink(
+        ctx.child("vpc-link"),
+        subnet_ids=network.app_subnet_ids,
+        security_group_ids=[groups.front_end.id],
+        tags=ctx.tags("vpc-link"),
+        opts=ctx.opts(),
+    )
+    api = aws.apigatewayv2.Api(ctx.child("api"), protocol_type="HTTP", tags=ctx.tags("api"), opts=ctx.opts())
+    integration = aws.apigatewayv2.Integration(
+        ctx.child("integration"),
+        api_id=api.id,
+        integration_type="HTTP_PROXY",
+        integration_method="ANY",
+        connection_type="VPC_LINK",
+        connection_id=vpc_link.id,
+        integration_uri=discovery.arn,
+        payload_format_version="1.0",
+        opts=ctx.opts(),
+    )
+    aws.apigatewayv2.Route(
+        ctx.child("default-route"),
+        api_id=api.id,
+        route_key="$default",
+        target=pulumi.Output.concat("integrations/", integration.id),
+        opts=ctx.opts(),
+    )
+    _default_stage(ctx, api)
+    return Exposure(
+        url=api.api_endpoint,
+        service_registries={
+            "registry_arn": discovery.arn,
+            # Bridge mode: ECS must be told which container and port to publish in the SRV record.
+            "container_name": CONTAINER_NAME,
+            "container_port": settings.container_port,
+        },
+        api_endpoint=api.api_endpoint,
+    )
+
+
+def _default_stage(ctx: StackContext, api: aws.apigatewayv2.Api) -> aws.apigatewayv2.Stage:
+    access_logs = aws.cloudwatch.LogGroup(
+        ctx.child("api-access-logs"),
+        retention_in_days=LOG_RETENTION_DAYS,
+        tags=ctx.tags("api-access-logs"),
+        opts=ctx.opts(),
+    )
+    return aws.apigatewayv2.Stage(
+        ctx.child("default-stage"),
+        api_id=api.id,
+        name="$default",
+        auto_deploy=True,
+        # APIGateway.9
+        access_log_settings={"destination_arn": access_logs.arn, "format": ACCESS_LOG_FORMAT},
+        default_route_settings={
+            "throttling_burst_limit": THROTTLING_BURST_LIMIT,
+            "throttling_rate_limit": THROTTLING_RATE_LIMIT,
+        },
+        tags=ctx.tags("default-stage"),
+        opts=ctx.opts(),
+    )

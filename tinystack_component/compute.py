@@ -1,0 +1,125 @@
+"""The compute tier: an ECS cluster of EC2 container instances, balanced over the app subnets of every AZ.
+
+Launch template → Auto Scaling group → capacity provider → cluster default strategy. The tasks that run on it are
+in `service.py`.
+"""
+
+import base64
+from dataclasses import dataclass
+
+import pulumi_aws as aws
+
+from .args import Settings
+from .context import StackContext
+from .machines import METADATA_OPTIONS, ecs_optimized_ami
+from .network import Network
+from .roles import SSM_MANAGED_INSTANCE_CORE, instance_profile
+from .security import SecurityGroups
+
+ECS_INSTANCE_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
+ROOT_VOLUME_GB = 30  # the ECS-optimized AL2023 AMI's own root size
+
+
+@dataclass(frozen=True)
+class Cluster:
+    cluster: aws.ecs.Cluster
+    capacity_provider: aws.ecs.CapacityProvider
+    auto_scaling_group: aws.autoscaling.Group
+    default_strategy: aws.ecs.ClusterCapacityProviders
+
+
+def build_cluster(ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups) -> Cluster:
+    cluster = aws.ecs.Cluster(
+        ctx.child("cluster"),
+        # ECS.12: Container Insights.
+        settings=[{"name": "containerInsights", "value": "enabled"}],
+        tags=ctx.tags("cluster"),
+        opts=ctx.opts(),
+    )
+    launch_template = _launch_template(ctx, settings, cluster, groups)
+    group = _auto_scaling_group(ctx, settings, network, launch_template)
+    capacity_provider = aws.ecs.CapacityProvider(
+        ctx.child("capacity-provider"),
+        auto_scaling_group_provider={
+            "auto_scaling_group_arn": group.arn,
+            # Scale-in never terminates an instance that still runs a task.
+            "managed_termination_protection": "ENABLED",
+            "managed_draining": "ENABLED",
+            "managed_scaling": {
+                "status": "ENABLED",
+                "target_capacity": 100,
+                "minimum_scaling_step_size": 1,
+                "maximum_scaling_step_size": settings.max_count,
+            },
+        },
+        tags=ctx.tags("capacity-provider"),
+        opts=ctx.opts(),
+    )
+    default_strategy = aws.ecs.ClusterCapacityProviders(
+        ctx.child("cluster-capacity-providers"),
+        cluster_name=cluster.name,
+        capacity_providers=[capacity_provider.name],
+        default_capacity_provider_strategies=[{"capacity_provider": capacity_provider.name, "weight": 1, "base": 0}],
+        opts=ctx.opts(),
+    )
+    return Cluster(cluster, capacity_provider, group, default_strategy)
+
+
+def _user_data(cluster_name: str) -> str:
+    script = f"#!/bin/bash\ncat >> /etc/ecs/ecs.config <<'EOF'\nECS_CLUSTER={cluster_name}\nEOF\n"
+    return base64.b64encode(script.encode()).decode()
+
+
+def _launch_template(
+    ctx: StackContext, settings: Settings, cluster: aws.ecs.Cluster, groups: SecurityGroups
+) -> aws.ec2.LaunchTemplate:
+    profile = instance_profile(ctx, "container-instance", [ECS_INSTANCE_ROLE_POLICY, SSM_MANAGED_INSTANCE_CORE])
+    instance_tags = ctx.tags("container-instance")
+    return aws.ec2.LaunchTemplate(
+        ctx.child("container-instances"),
+        image_id=ecs_optimized_ami(ctx, settings.instance_type),
+        instance_type=settings.instance_type,
+        user_data=cluster.name.apply(_user_data),
+        iam_instance_profile={"arn": profile.arn},
+        metadata_options=METADATA_OPTIONS,
+        network_interfaces=[
+            {
+                "associate_public_ip_address": "false",
+                "delete_on_termination": "true",
+                "security_groups": [groups.containers.id],
+            }
+        ],
+        block_device_mappings=[
+            {
+                "device_name": "/dev/xvda",
+                "ebs": {"volume_size": ROOT_VOLUME_GB, "volume_type": "gp3", "encrypted": "true"},
+            }
+        ],
+        tag_specifications=[
+            {"resource_type": "instance", "tags": instance_tags},
+            {"resource_type": "volume", "tags": instance_tags},
+        ],
+        update_default_version=True,
+        tags=ctx.tags("container-instances"),
+        opts=ctx.opts(),
+    )
+
+
+def _auto_scaling_group(
+    ctx: StackContext, settings: Settings, network: Network, launch_template: aws.ec2.LaunchTemplate
+) -> aws.autoscaling.Group:
+    tags = {**ctx.tags("container-instance"), "AmazonECSManaged": "true"}
+    return aws.autoscaling.Group(
+        ctx.child("asg"),
+        # Exactly the app subnets, one per AZ: the group keeps the instances balanced over the zones.
+        vpc_zone_identifiers=network.app_subnet_ids,
+        min_size=settings.instance_count,
+        max_size=settings.max_count,
+        desired_capacity=settings.instance_count,
+        launch_template={"id": launch_template.id, "version": launch_template.latest_version.apply(str)},
+        protect_from_scale_in=True,
+        health_check_type="EC2",
+        tags=[{"key": key, "value": value, "propagate_at_launch": True} for key, value in tags.items()],
+        # The capacity provider's managed scaling owns the desired capacity once the group exists.
+        opts=ctx.opts(ignore_changes=["desired_capacity"]),
+    )

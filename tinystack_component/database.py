@@ -1,0 +1,95 @@
+"""The data tier: an optional RDS instance in the app subnets, reachable only through its security group.
+
+The master password is created and rotated by RDS in Secrets Manager (`manage_master_user_password`), so it never
+appears in the program, its inputs or the state. The instance keeps its name and inputs across every config edit
+that does not concern it; `deletion_protection` and the final snapshot guard against the rest.
+"""
+
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from .args import DatabaseEngine, DatabaseSettings
+from .context import StackContext
+from .network import Network
+from .security import SecurityGroups
+from .service import DatabaseConnection
+
+# Clients must use TLS: each engine has its own switch for it.
+FORCE_TLS = {
+    DatabaseEngine.POSTGRES: {"name": "rds.force_ssl", "value": "1"},
+    DatabaseEngine.MYSQL: {"name": "require_secure_transport", "value": "ON"},
+}
+LOG_EXPORTS = {
+    DatabaseEngine.POSTGRES: ["postgresql", "upgrade"],
+    DatabaseEngine.MYSQL: ["error", "slowquery"],
+}
+
+
+@dataclass(frozen=True)
+class Database:
+    instance: aws.rds.Instance
+    subnet_group: aws.rds.SubnetGroup
+    connection: DatabaseConnection
+
+
+def parameter_group_family(engine: DatabaseEngine, version: str) -> str:
+    """postgres 16.4 → postgres16; mysql 8.0.39 → mysql8.0."""
+    parts = version.split(".")
+    major = parts[0] if engine is DatabaseEngine.POSTGRES else ".".join(([*parts, "0"])[:2])
+    return f"{engine.value}{major}"
+
+
+def final_snapshot_identifier(component_name: str, stack: str) -> str:
+    """Stable per component and stack; RDS wants letters, digits and single hyphens, starting with a letter."""
+    cleaned = re.sub(r"[^a-z0-9]+", "-", f"{component_name}-{stack}-final-snapshot".lower()).strip("-")
+    return cleaned if cleaned[:1].isalpha() else f"db-{cleaned}"
+
+
+def build_database(ctx: StackContext, settings: DatabaseSettings, network: Network, groups: SecurityGroups) -> Database:
+    assert groups.database is not None
+    subnet_group = aws.rds.SubnetGroup(
+        ctx.child("db-subnets"), subnet_ids=network.app_subnet_ids, tags=ctx.tags("db-subnets"), opts=ctx.opts()
+    )
+    parameter_group = aws.rds.ParameterGroup(
+        ctx.child("db-parameters"),
+        family=parameter_group_family(settings.engine, settings.engine_version),
+        parameters=[FORCE_TLS[settings.engine]],
+        tags=ctx.tags("db-parameters"),
+        opts=ctx.opts(),
+    )
+    instance = aws.rds.Instance(
+        ctx.child("database"),
+        engine=settings.engine.value,
+        engine_version=settings.engine_version,
+        instance_class=settings.instance_class,
+        allocated_storage=settings.allocated_storage,
+        max_allocated_storage=settings.max_allocated_storage,
+        storage_type="gp3",
+        db_name=settings.db_name,
+        username=settings.username,
+        port=settings.port,
+        manage_master_user_password=True,
+        db_subnet_group_name=subnet_group.name,
+        parameter_group_name=parameter_group.name,
+        vpc_security_group_ids=[groups.database.id],
+        publicly_accessible=False,  # RDS.2, explicit rather than inherited from the subnet group
+        storage_encrypted=True,  # RDS.3
+        multi_az=settings.multi_az,
+        deletion_protection=settings.deletion_protection,  # RDS.8
+        backup_retention_period=settings.backup_retention_days,  # RDS.11
+        skip_final_snapshot=False,
+        final_snapshot_identifier=final_snapshot_identifier(ctx.name, pulumi.get_stack()),
+        copy_tags_to_snapshot=True,
+        auto_minor_version_upgrade=True,
+        enabled_cloudwatch_logs_exports=LOG_EXPORTS[settings.engine],
+        tags=ctx.tags("database"),
+        opts=ctx.opts(),
+    )
+    secret_arn = instance.master_user_secrets.apply(lambda secrets: secrets[0]["secret_arn"])
+    connection = DatabaseConnection(
+        host=instance.address, port=settings.port, name=settings.db_name, secret_arn=secret_arn
+    )
+    return Database(instance, subnet_group, connection)

@@ -1,0 +1,42 @@
+"""Build from source: the Dockerfile in `app_path`, built and pushed to a new private ECR repository with awsx.
+
+Private ECR in the stack's own region is also what makes isolated mode work: the pull goes through the ecr.api,
+ecr.dkr and s3 endpoints.
+"""
+
+import pulumi
+import pulumi_awsx as awsx
+
+from .context import StackContext
+from .instance_types import architecture
+
+IMAGES_KEPT = 10
+
+
+def build_image(ctx: StackContext, app_path: str, instance_type: str) -> pulumi.Output[str]:
+    repository = awsx.ecr.Repository(
+        ctx.child("repository"),
+        image_scanning_configuration={"scan_on_push": True},
+        image_tag_mutability="MUTABLE",
+        force_delete=False,
+        lifecycle_policy={
+            "rules": [
+                {
+                    "tag_status": awsx.ecr.LifecycleTagStatus.ANY,
+                    "maximum_number_of_images": IMAGES_KEPT,
+                    "description": f"Keep the last {IMAGES_KEPT} images",
+                }
+            ]
+        },
+        tags=ctx.tags("repository"),
+        opts=ctx.opts(),
+    )
+    image = awsx.ecr.Image(
+        ctx.child("image"),
+        repository_url=repository.url,
+        context=app_path,
+        # The image must run on the container instances' CPU: arm64 for Graviton types.
+        platform="linux/arm64" if architecture(instance_type) == "arm64" else "linux/amd64",
+        opts=ctx.opts(),
+    )
+    return image.image_uri
