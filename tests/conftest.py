@@ -6,6 +6,7 @@ see the stack the same way.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Optional
 
@@ -39,6 +40,34 @@ class T:
     ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
     ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
     INSTANCE_PROFILE = "aws:iam/instanceProfile:InstanceProfile"
+    CLUSTER = "aws:ecs/cluster:Cluster"
+    LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+    ASG = "aws:autoscaling/group:Group"
+    CAPACITY_PROVIDER = "aws:ecs/capacityProvider:CapacityProvider"
+    TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+    SERVICE = "aws:ecs/service:Service"
+    LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+    LISTENER = "aws:lb/listener:Listener"
+    TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+    HTTP_API = "aws:apigatewayv2/api:Api"
+    VPC_LINK = "aws:apigatewayv2/vpcLink:VpcLink"
+    RDS_INSTANCE = "aws:rds/instance:Instance"
+    RDS_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
+    KEY_PAIR = "aws:ec2/keyPair:KeyPair"
+
+
+ISOLATED = {"nat": False, "container_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"}
+API_GATEWAY = {"front_end": "api-gateway"}
+CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f6e5d4c-1111-2222-3333-444455556666"
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHj3Q1z9Xc8zYt0gY3k2bq5z8u0l7kqkq3n9o2k4XQ0e dev@laptop"
+BASTION = {"public_key": PUBLIC_KEY, "allowed_cidrs": ["203.0.113.7/32"]}
+# Both front ends in both NAT modes: the matrix most tests run over.
+VARIANTS = {
+    "alb-nat": {},
+    "alb-isolated": ISOLATED,
+    "api-nat": API_GATEWAY,
+    "api-isolated": {**API_GATEWAY, **ISOLATED},
+}
 
 
 ACCOUNT = "123456789012"
@@ -50,7 +79,7 @@ class Stack:
     def __init__(self, component: Any, recorded: list[Recorded], mocks: RecordingMocks) -> None:
         self.component = component
         self.resources = recorded
-        self.invokes = mocks.invokes
+        self.invokes = list(mocks.invokes)
 
     def of_type(self, typ: str) -> list[Recorded]:
         return [resource for resource in self.resources if resource.type == typ]
@@ -83,8 +112,20 @@ class Stack:
         group_id = self.named(security_group_name).id
         return [rule for rule in self.of_type(T.EGRESS) if rule.inputs["securityGroupId"] == group_id]
 
+    def container_definitions(self) -> list[dict[str, Any]]:
+        return json.loads(self.named(f"{self.component_name}-task").inputs["containerDefinitions"])
+
+    @property
+    def component_name(self) -> str:
+        (component,) = self.of_type("tinystack:index:TinyStack")
+        return component.name
+
     def aws_resources(self) -> list[Recorded]:
         return [resource for resource in self.resources if resource.type.startswith("aws:")]
+
+
+# Builds are deterministic, and tests only read what was recorded: the same build is made once per session.
+_BUILDS: dict[str, Stack] = {}
 
 
 class Builder:
@@ -92,8 +133,21 @@ class Builder:
         self.mocks = RecordingMocks()
 
     def __call__(self, args: Optional[Mapping[str, Any]] = None, name: str = "web", opts: Any = None) -> Stack:
+        key = self._cache_key(args, name) if opts is None else None
+        if key is not None and key in _BUILDS:
+            self.mocks.invokes = _BUILDS[key].invokes
+            return _BUILDS[key]
         component, recorded = self.program(lambda: TinyStack(name, dict(args or {}), opts))  # type: ignore[arg-type]
-        return Stack(component, recorded, self.mocks)
+        stack = Stack(component, recorded, self.mocks)
+        if key is not None:
+            _BUILDS[key] = stack
+        return stack
+
+    def _cache_key(self, args: Optional[Mapping[str, Any]], name: str) -> Optional[str]:
+        try:
+            return json.dumps([args or {}, name, self.mocks.region, self.mocks.zone_names], sort_keys=True)
+        except TypeError:  # Outputs and other live values: build afresh
+            return None
 
     def program(self, fn: Callable[[], Any]) -> tuple[Any, list[Recorded]]:
         """Run any program (a Pulumi __main__, two stacks side by side) and record what it registers."""

@@ -141,7 +141,18 @@ def test_pulumi_yaml_declares_every_scalar_key_with_the_component_defaults():
             assert declared[key]["default"] == getattr(defaults, entry.field), key
 
 
+def stack_args(stack_name: str) -> dict:
+    stack = yaml.safe_load((ROOT / f"Pulumi.{stack_name}.yaml").read_text())["config"]
+    return dict(args_from_config({key: as_engine_passes_it(value) for key, value in stack.items()}))
+
+
 def test_dev_stack_config_is_valid():
-    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())["config"]
-    args = args_from_config({key: as_engine_passes_it(value) for key, value in stack.items()})
-    assert args["front_end"] == "alb"
+    args = stack_args("dev")
+    assert args["front_end"] == "alb" and args["database"]["engine"] == "postgres"
+
+
+def test_prod_stack_has_multi_az_database_https_and_no_bastion():
+    args = stack_args("prod")
+    assert args["database"]["multi_az"] is True and args["database"]["deletion_protection"] is True
+    assert args["certificate_arn"].startswith("arn:aws:acm:")
+    assert "bastion" not in args

@@ -1,8 +1,8 @@
 """Who may talk to whom: every security-group rule, as relationships between groups."""
 
-from tests.conftest import T
+import pytest
 
-ISOLATED = {"nat": False, "container_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"}
+from tests.conftest import BASTION, CERTIFICATE, ISOLATED, VARIANTS, T
 
 
 def test_groups_carry_no_inline_rules(build):
@@ -43,3 +43,79 @@ def test_rule_names_say_who_talks_to_whom(build):
     assert "web-allow-internet-to-alb-tcp-80-in" in names
     assert "web-allow-vpc-to-nat-instance-all-in" in names
     assert "web-allow-nat-instance-to-internet-all-out" in names
+
+
+def _peer(rule):
+    return rule.inputs.get("referencedSecurityGroupId") or rule.inputs.get("cidrIpv4") or rule.inputs.get("cidrIpv6")
+
+
+def _ports(rule):
+    return (rule.inputs["ipProtocol"], rule.inputs.get("fromPort"), rule.inputs.get("toPort"))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_containers_admit_only_the_front_end_on_the_container_port(build, variant):
+    stack = build({**VARIANTS[variant], "container_port": 8080})
+    front_end = "web-alb-sg" if variant.startswith("alb") else "web-vpc-link-sg"
+    (rule,) = stack.ingress_to("web-containers-sg")
+    assert _peer(rule) == stack.named(front_end).id
+    assert _ports(rule) == ("tcp", 8080, 8080)
+    (egress,) = stack.egress_from(front_end)
+    assert _peer(egress) == stack.named("web-containers-sg").id
+    assert _ports(egress) == ("tcp", 8080, 8080)
+
+
+@pytest.mark.parametrize("variant", ["api-nat", "api-isolated"])
+def test_vpc_link_group_has_no_inbound_rules(build, variant):
+    stack = build(VARIANTS[variant])
+    assert stack.ingress_to("web-vpc-link-sg") == []
+    assert stack.maybe("web-alb-sg") is None
+
+
+def test_alb_admits_only_http_without_a_certificate_and_https_with_one(build):
+    plain = build()
+    assert sorted(_ports(r) for r in plain.ingress_to("web-alb-sg")) == [("tcp", 80, 80)]
+    assert {_peer(r) for r in plain.ingress_to("web-alb-sg")} == {"0.0.0.0/0"}
+    tls = build({"certificate_arn": CERTIFICATE})
+    assert sorted(_ports(r) for r in tls.ingress_to("web-alb-sg")) == [("tcp", 80, 80), ("tcp", 443, 443)]
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql"])
+def test_database_admits_only_the_containers_on_its_port(build, engine):
+    stack = build({"database": {"engine": engine}})
+    port = 5432 if engine == "postgres" else 3306
+    (rule,) = stack.ingress_to("web-database-sg")
+    assert _peer(rule) == stack.named("web-containers-sg").id
+    assert _ports(rule) == ("tcp", port, port)
+    assert stack.egress_from("web-database-sg") == []
+
+
+@pytest.mark.parametrize("engine", ["postgres", "mysql"])
+def test_database_also_admits_the_bastion_when_there_is_one(build, engine):
+    stack = build({"database": {"engine": engine}, "bastion": BASTION})
+    port = 5432 if engine == "postgres" else 3306
+    sources = {_peer(rule): _ports(rule) for rule in stack.ingress_to("web-database-sg")}
+    assert sources == {
+        stack.named("web-containers-sg").id: ("tcp", port, port),
+        stack.named("web-bastion-sg").id: ("tcp", port, port),
+    }
+    assert not [r for r in stack.ingress_to("web-database-sg") if r.inputs.get("cidrIpv4") or r.inputs.get("cidrIpv6")]
+
+
+def test_isolated_containers_can_reach_the_database(build):
+    stack = build({**ISOLATED, "database": {}})
+    egress = {_peer(r): _ports(r) for r in stack.egress_from("web-containers-sg")}
+    assert egress[stack.named("web-database-sg").id] == ("tcp", 5432, 5432)
+
+
+def test_bastion_admits_ssh_from_the_allowed_cidrs_only(build):
+    stack = build({"bastion": {**BASTION, "allowed_cidrs": ["203.0.113.7/32", "2001:db8::/48"]}, "database": {}})
+    ingress = sorted((_peer(r), _ports(r)) for r in stack.ingress_to("web-bastion-sg"))
+    assert ingress == [("2001:db8::/48", ("tcp", 22, 22)), ("203.0.113.7/32", ("tcp", 22, 22))]
+    egress = {_peer(r): _ports(r) for r in stack.egress_from("web-bastion-sg")}
+    assert egress == {stack.named("web-database-sg").id: ("tcp", 5432, 5432), "0.0.0.0/0": ("tcp", 443, 443)}
+
+
+def test_bastion_without_a_database_reaches_only_https(build):
+    stack = build({"bastion": BASTION})
+    assert [_ports(r) for r in stack.egress_from("web-bastion-sg")] == [("tcp", 443, 443)]

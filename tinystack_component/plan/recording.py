@@ -12,6 +12,7 @@ from typing import Any, Optional
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
 from pulumi.runtime.sync_await import _sync_await
 
 DEFAULT_REGION = "us-east-1"
@@ -97,7 +98,11 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         self.inputs[(args.typ, args.name)] = dict(args.inputs)
         resource_id = _fake_id(args.typ, args.name)
-        return resource_id, {**args.inputs, **_computed_state(self.region, args.typ, args.name, args.inputs)}
+        computed = _computed_state(self.region, args.typ, args.name, args.inputs)
+        if args.custom is False and args.typ.startswith("awsx:"):
+            # A remote component's outputs are not its inputs echoed back (awsx returns child resources there).
+            return resource_id, computed
+        return resource_id, {**args.inputs, **computed}
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> Any:
         self.invokes.append(Invoke(args.token, dict(args.args), args.provider))
@@ -174,12 +179,24 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                         "provider": request.provider,
                         "dependencies": list(request.dependencies),
                         "delete_before_replace": request.deleteBeforeReplace,
+                        "secret_inputs": _secret_fields(request.object),
                     },
                     id=response.id,
                     outputs=dict(self.resources[response.urn].state),
                 )
             )
         return response
+
+
+def _secret_fields(properties: Any) -> list[str]:
+    """Top-level inputs the program marked secret (the engine would encrypt them in state)."""
+    secret = []
+    for key, value in properties.fields.items():
+        if value.HasField("struct_value"):
+            marker = value.struct_value.fields.get(rpc._special_sig_key)
+            if marker is not None and marker.string_value == rpc._special_secret_sig:
+                secret.append(key)
+    return sorted(secret)
 
 
 def record(

@@ -1,0 +1,98 @@
+"""The ECS cluster, its launch template, Auto Scaling group and capacity provider."""
+
+import base64
+
+import pytest
+
+from tests.conftest import VARIANTS, T
+
+
+def test_cluster_has_container_insights(build):
+    cluster = build().named("web-cluster")
+    assert {"name": "containerInsights", "value": "enabled"} in cluster.inputs["settings"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_asg_spans_exactly_the_app_subnets(build, variant):
+    stack = build(VARIANTS[variant])
+    asg = stack.named("web-asg")
+    assert sorted(asg.inputs["vpcZoneIdentifiers"]) == sorted(stack.output("private_subnet_ids"))
+    assert asg.inputs["launchTemplate"]["id"] == stack.named("web-container-instances").id
+
+
+def test_asg_sizes_tags_and_ignores_the_scalers_desired_capacity(build):
+    asg = build({"instance_count": 2, "max_count": 5}).named("web-asg")
+    assert (asg.inputs["minSize"], asg.inputs["desiredCapacity"], asg.inputs["maxSize"]) == (2, 2, 5)
+    assert asg.inputs["protectFromScaleIn"] is True
+    tags = {tag["key"]: tag for tag in asg.inputs["tags"]}
+    assert "AmazonECSManaged" in tags and tags["AmazonECSManaged"]["propagateAtLaunch"] is True
+    assert "desiredCapacity" in asg.options["ignore_changes"]
+
+
+def test_default_count_is_three_instances_of_t3_small(build):
+    stack = build()
+    assert stack.named("web-asg").inputs["desiredCapacity"] == 3
+    assert stack.named("web-asg").inputs["maxSize"] == 6
+    assert stack.named("web-container-instances").inputs["instanceType"] == "t3.small"
+
+
+def test_launch_template_is_hardened(build):
+    stack = build()
+    template = stack.named("web-container-instances")
+    assert template.inputs["metadataOptions"] == {
+        "httpEndpoint": "enabled",
+        "httpTokens": "required",
+        "httpPutResponseHopLimit": 1,
+    }
+    (interface,) = template.inputs["networkInterfaces"]
+    assert interface["associatePublicIpAddress"] == "false"
+    assert interface["securityGroups"] == [stack.named("web-containers-sg").id]
+    (volume,) = template.inputs["blockDeviceMappings"]
+    assert volume["ebs"]["encrypted"] == "true" and volume["ebs"]["volumeType"] == "gp3"
+
+
+def test_user_data_joins_the_cluster(build):
+    stack = build()
+    user_data = base64.b64decode(stack.named("web-container-instances").inputs["userData"]).decode()
+    assert "ECS_CLUSTER=web-cluster-1a2b3c4" in user_data
+    assert "/etc/ecs/ecs.config" in user_data
+
+
+def test_instance_profile_has_the_ecs_and_ssm_policies(build):
+    stack = build()
+    policies = {
+        a.inputs["policyArn"].rsplit("/", 1)[-1]
+        for a in stack.of_type(T.ROLE_POLICY_ATTACHMENT)
+        if a.name.startswith("web-container-instance-role")
+    }
+    assert policies == {"AmazonEC2ContainerServiceforEC2Role", "AmazonSSMManagedInstanceCore"}
+    profile = stack.named("web-container-instance-profile")
+    assert stack.named("web-container-instances").inputs["iamInstanceProfile"]["arn"].endswith(profile.name)
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "parameter"),
+    [
+        ("t3.small", "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"),
+        ("m7g.large", "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"),
+        ("t4g.medium", "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"),
+    ],
+)
+def test_ecs_optimized_ami_matches_the_architecture(build, instance_type, parameter):
+    stack = build({"instance_type": instance_type})
+    assert parameter in {i.args["name"] for i in stack.invokes if i.token == "aws:ssm/getParameter:getParameter"}
+    expected = "ami-0arm64example000" if "arm64" in parameter else "ami-0x8664example000"
+    assert stack.named("web-container-instances").inputs["imageId"] == expected
+
+
+def test_capacity_provider_manages_scaling_and_termination_and_is_the_default(build):
+    stack = build({"max_count": 8})
+    provider = stack.named("web-capacity-provider")
+    group = provider.inputs["autoScalingGroupProvider"]
+    assert group["autoScalingGroupArn"].endswith(":web-asg")
+    assert group["managedTerminationProtection"] == "ENABLED"
+    assert group["managedScaling"]["status"] == "ENABLED"
+    assert group["managedScaling"]["maximumScalingStepSize"] == 8
+    defaults = stack.named("web-cluster-capacity-providers")
+    assert defaults.inputs["clusterName"] == "web-cluster-1a2b3c4"
+    assert defaults.inputs["defaultCapacityProviderStrategies"][0]["capacityProvider"] == provider.outputs["name"]

@@ -1,0 +1,72 @@
+"""Config edits are safe: what an edit does not concern keeps its name and its inputs (no replacement)."""
+
+import pytest
+
+from tests.conftest import API_GATEWAY, BASTION, ISOLATED, T
+
+NETWORK = (T.VPC, T.SUBNET, T.ROUTE_TABLE, T.ROUTE_TABLE_ASSOCIATION, T.IGW, T.DEFAULT_SG)
+DATA = (T.RDS_INSTANCE, T.RDS_SUBNET_GROUP, "aws:rds/parameterGroup:ParameterGroup")
+OTHER_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:2"
+
+
+def snapshot(stack, types):
+    return {(r.type, r.name): r.inputs for r in stack.resources if r.type in types}
+
+
+def test_switching_the_front_end_or_the_port_keeps_network_and_cluster(build):
+    base = build()
+    for edit in (API_GATEWAY, {"container_port": 8080}, {**API_GATEWAY, "container_port": 3000}):
+        edited = build(edit)
+        assert snapshot(edited, (*NETWORK, T.CLUSTER)) == snapshot(base, (*NETWORK, T.CLUSTER)), edit
+
+
+def test_toggling_nat_keeps_cluster_and_service_names(build):
+    with_nat, isolated = build(), build(ISOLATED)
+    for name in ("web-cluster", "web-service", "web-task", "web-asg"):
+        assert with_nat.named(name).type == isolated.named(name).type
+    assert with_nat.output("cluster_name") == isolated.output("cluster_name")
+    assert with_nat.output("service_name") == isolated.output("service_name")
+    assert snapshot(with_nat, (T.CLUSTER,)) == snapshot(isolated, (T.CLUSTER,))
+
+
+DATABASE = {"database": {"engine": "postgres", "multi_az": True}}
+EDITS = {
+    "toggle nat": ISOLATED,
+    "switch front end": API_GATEWAY,
+    "change container port": {"container_port": 9000},
+    "change container image": {"container_image": OTHER_IMAGE},
+    "add bastion": {"bastion": BASTION},
+}
+
+
+@pytest.mark.parametrize("edit", EDITS)
+def test_no_data_lost_on_config_edits(build, edit):
+    before = build(DATABASE)
+    after = build({**DATABASE, **EDITS[edit]})
+    assert snapshot(after, DATA) == snapshot(before, DATA)
+    assert len(snapshot(before, DATA)) == 3
+    assert after.named("web-database-sg").inputs == before.named("web-database-sg").inputs
+
+
+def test_removing_the_bastion_keeps_the_database(build):
+    with_bastion = build({**DATABASE, "bastion": BASTION})
+    without = build(DATABASE)
+    assert snapshot(without, DATA) == snapshot(with_bastion, DATA)
+
+
+def test_adding_the_bastion_only_adds_database_rules(build):
+    before = build(DATABASE)
+    after = build({**DATABASE, "bastion": BASTION})
+    before_rules = {r.name: r.inputs for r in before.rules()}
+    after_rules = {r.name: r.inputs for r in after.rules()}
+    assert {name: inputs for name, inputs in after_rules.items() if name in before_rules} == before_rules
+    added = sorted(set(after_rules) - set(before_rules))
+    assert "web-allow-bastion-to-database-tcp-5432-in" in added
+
+
+@pytest.mark.parametrize("edit", [ISOLATED, API_GATEWAY, {"bastion": BASTION}, DATABASE])
+def test_subnet_cidrs_and_names_never_move(build, edit):
+    def layout(stack):
+        return sorted((s.name, s.inputs["cidrBlock"], s.inputs["availabilityZone"]) for s in stack.of_type(T.SUBNET))
+
+    assert layout(build(edit)) == layout(build())

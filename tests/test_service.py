@@ -1,0 +1,118 @@
+"""The task definition, the ECS service and its CPU scaling."""
+
+import json
+
+import pulumi
+import pytest
+
+from tests.conftest import API_GATEWAY, VARIANTS
+
+
+def test_container_uses_a_static_host_port_equal_to_the_container_port(build):
+    (container,) = build({"container_port": 8080}).container_definitions()
+    assert container["portMappings"] == [{"containerPort": 8080, "hostPort": 8080, "protocol": "tcp"}]
+
+
+def test_task_definition_runs_on_ec2_in_bridge_mode(build):
+    stack = build()
+    task = stack.named("web-task")
+    assert task.inputs["requiresCompatibilities"] == ["EC2"] and task.inputs["networkMode"] == "bridge"
+    assert task.inputs["executionRoleArn"].endswith(":web-task-execution-role")
+    attachment = stack.named("web-task-execution-role-AmazonECSTaskExecutionRolePolicy")
+    assert attachment.inputs["policyArn"].endswith("service-role/AmazonECSTaskExecutionRolePolicy")
+
+
+def test_container_is_unprivileged_logged_and_sized(build):
+    stack = build({"container_cpu": 256, "container_memory": 768, "container_image": "nginx:1.27"})
+    (container,) = stack.container_definitions()
+    assert container["image"] == "nginx:1.27"
+    assert container["privileged"] is False
+    assert (container["cpu"], container["memory"]) == (256, 768)
+    log = container["logConfiguration"]
+    assert log["logDriver"] == "awslogs"
+    assert log["options"]["awslogs-group"] == stack.named("web-app-logs").outputs["name"]
+    assert log["options"]["awslogs-region"] == "us-east-1"
+    assert 0 < stack.named("web-app-logs").inputs["retentionInDays"] <= 365
+
+
+def test_container_environment_is_passed_through(build):
+    (container,) = build({"container_environment": {"MODE": "prod", "FEATURE_X": "on"}}).container_definitions()
+    assert container["environment"] == [{"name": "FEATURE_X", "value": "on"}, {"name": "MODE", "value": "prod"}]
+    assert container["secrets"] == []
+
+
+def test_secret_environment_values_keep_the_task_definition_secret(build):
+    plain = build({"container_environment": {"MODE": "prod"}}).named("web-task")
+    assert "containerDefinitions" not in plain.options["secret_inputs"]
+    task = build({"container_environment": {"API_KEY": pulumi.Output.secret("s3cr3t")}}).named("web-task")
+    assert "containerDefinitions" in task.options["secret_inputs"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_service_spreads_over_zones_then_instances(build, variant):
+    stack = build(VARIANTS[variant])
+    service = stack.named("web-service")
+    assert service.inputs["orderedPlacementStrategies"] == [
+        {"type": "spread", "field": "attribute:ecs.availability-zone"},
+        {"type": "spread", "field": "instanceId"},
+    ]
+    assert service.inputs["placementConstraints"] == [{"type": "distinctInstance"}]
+    assert service.inputs["desiredCount"] == 3
+    assert service.inputs["deploymentMinimumHealthyPercent"] < 100
+    assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    assert (
+        service.inputs["capacityProviderStrategies"][0]["capacityProvider"]
+        == stack.named("web-capacity-provider").outputs["name"]
+    )
+    assert service.inputs["cluster"] == stack.named("web-cluster").outputs["arn"]
+    assert service.inputs["taskDefinition"] == stack.named("web-task").outputs["arn"]
+    assert "desiredCount" in service.options["ignore_changes"]
+
+
+def test_alb_service_registers_in_the_target_group_after_the_listener(build):
+    stack = build()
+    service = stack.named("web-service")
+    assert service.inputs["loadBalancers"] == [
+        {"targetGroupArn": stack.named("web-targets").outputs["arn"], "containerName": "app", "containerPort": 80}
+    ]
+    assert service.inputs["healthCheckGracePeriodSeconds"] > 0
+    assert stack.named("web-listener-80").urn in service.options["dependencies"]
+
+
+def test_api_gateway_service_registers_in_cloud_map(build):
+    stack = build({**API_GATEWAY, "container_port": 3000})
+    service = stack.named("web-service")
+    assert service.inputs["serviceRegistries"] == {
+        "registryArn": stack.named("web-discovery").outputs["arn"],
+        "containerName": "app",
+        "containerPort": 3000,
+    }
+    assert "loadBalancers" not in service.inputs
+    assert "healthCheckGracePeriodSeconds" not in service.inputs
+
+
+def test_service_scales_on_cpu_between_instance_count_and_max_count(build):
+    stack = build({"instance_count": 2, "max_count": 7})
+    target = stack.named("web-service-scaling-target")
+    assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (2, 7)
+    assert target.inputs["resourceId"] == "service/web-cluster-1a2b3c4/web-service-1a2b3c4"
+    assert target.inputs["scalableDimension"] == "ecs:service:DesiredCount"
+    policy = stack.named("web-service-cpu-scaling")
+    configuration = policy.inputs["targetTrackingScalingPolicyConfiguration"]
+    assert policy.inputs["policyType"] == "TargetTrackingScaling"
+    assert configuration["targetValue"] == 60
+    assert configuration["predefinedMetricSpecification"]["predefinedMetricType"] == "ECSServiceAverageCPUUtilization"
+    assert policy.inputs["resourceId"] == target.inputs["resourceId"]
+    assert stack.named("web-asg").inputs["maxSize"] == 7
+
+
+def test_outputs(build):
+    stack = build()
+    assert stack.output("cluster_name") == "web-cluster-1a2b3c4"
+    assert stack.output("service_name") == "web-service-1a2b3c4"
+
+
+def test_no_secret_policy_without_a_database(build):
+    stack = build()
+    assert stack.maybe("web-task-execution-read-db-secret") is None
+    assert json.loads(stack.named("web-task").inputs["containerDefinitions"])[0]["secrets"] == []
