@@ -3,7 +3,7 @@
 import pytest
 
 from tinystack_component import FrontEnd, TinyStackArgsError
-from tinystack_component.args import DatabaseEngine, check_zones_in_region, validate
+from tinystack_component.args import DatabaseEngine, check_zones_in_region, validate, validate_name
 
 ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHj3Q1z9Xc8zYt0gY3k2bq5z8u0l7kqkq3n9o2k4XQ0e dev@laptop"
 PRIVATE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.2.3"
@@ -239,3 +239,16 @@ def test_bastion_fields(bastion, field, accepted):
 def test_nested_args_must_be_objects():
     rejects({"database": "postgres"}, "database", accepted_text="object")
     rejects({"bastion": ["key"]}, "bastion", accepted_text="object")
+
+
+@pytest.mark.parametrize(
+    "name", ["Web", "web_app", "1web", "a-very-long-name-x", "web-", "we--b", "ecs-app", "aws1", ""]
+)
+def test_component_names_that_aws_would_refuse(name):
+    with pytest.raises(TinyStackArgsError) as caught:
+        validate_name(name)
+    assert caught.value.field == "name" and repr(name) in str(caught.value)
+
+
+def test_component_names_accepted():
+    assert validate_name("web") == "web" and validate_name("checkout-eu-1") == "checkout-eu-1"

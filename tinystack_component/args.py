@@ -494,6 +494,23 @@ def _counts(values: Mapping[str, Any]) -> tuple[int, int]:
     return instance_count, max_count
 
 
+COMPONENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+RESERVED_NAME_PREFIXES = ("aws", "ecs", "fargate")
+
+
+def validate_name(name: Any) -> str:
+    """The component's name starts every AWS name it creates, so it must suit the strictest of them: load balancer
+    and target group names (32 characters with Pulumi's suffix), a DNS label, and ECS capacity provider names."""
+    accepted = "expected 1 to 16 lowercase letters, digits or hyphens, starting with a letter"
+    if not isinstance(name, str) or not COMPONENT_NAME.match(name) or name.endswith("-") or "--" in name:
+        raise _fail("name", name, accepted)
+    if name.startswith(RESERVED_NAME_PREFIXES):
+        raise _fail(
+            "name", name, f"{accepted}, and not starting with {', '.join(RESERVED_NAME_PREFIXES)} (ECS reserves them)"
+        )
+    return name
+
+
 def validate(args: Optional[Mapping[str, Any]]) -> Settings:
     """Check every field of `args` and resolve the defaults. Raises TinyStackArgsError on the first bad field."""
     values: Mapping[str, Any] = {key: value for key, value in (args or {}).items() if value is not None}

@@ -11,7 +11,7 @@ import pulumi_aws as aws
 
 from .alb import build_alb
 from .api_gateway import build_api_gateway
-from .args import FrontEnd, Settings, TinyStackArgs, check_zones_in_region, validate
+from .args import FrontEnd, Settings, TinyStackArgs, check_zones_in_region, validate, validate_name
 from .bastion import Bastion, build_bastion
 from .compute import build_cluster
 from .context import StackContext
@@ -65,6 +65,7 @@ class TinyStack(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TinyStackArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         # Every rule is checked before anything is registered, so bad input never leaves a half-built stack.
+        validate_name(name)
         settings = validate(args)
         super().__init__(TYPE_TOKEN, name, None, opts)
         ctx = StackContext(name=name, parent=self, user_tags=settings.tags)
