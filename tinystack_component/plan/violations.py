@@ -174,7 +174,7 @@ def app_subnet_routes(topology: Topology, edges: Sequence[Edge]) -> Iterator[Vio
         for route in topology.subnet_routes.get(subnet, []):
             if route.kind == INTERNET_GATEWAY:
                 yield Violation(name, APP_NO_IGW, f"{route.name} sends {route.destination} to an internet gateway")
-            elif route.is_default and not has_nat_instance:
+            if route.is_default and not has_nat_instance:
                 yield Violation(name, ISOLATED_NO_ROUTE, f"{route.name} sends {route.destination} out of the VPC")
 
 
