@@ -30,7 +30,8 @@ class Recorded:
     options: dict[str, Any] = field(default_factory=dict)
     id: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
-    """What the (mocked) provider reported: the inputs plus computed attributes such as arn or primaryNetworkInterfaceId."""
+    """What the (mocked) provider reported: the inputs plus computed attributes such as arn or
+    primaryNetworkInterfaceId."""
 
     @property
     def parent_name(self) -> str:
