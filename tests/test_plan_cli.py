@@ -129,7 +129,7 @@ def test_declared_defaults_apply_under_the_project_namespace_and_the_stack_wins(
     (project_dir / "Pulumi.s.yaml").write_text(
         "config:\n"
         "  aws:region: eu-west-1\n"
-        "  tinystack:containerPort: 8080\n"
+        "  containerPort: 8080\n"
         "  tinystack:tags: {team: a}\n"
         "  tinystack:certificateArn:\n"
         "    secure: v1:abc\n"

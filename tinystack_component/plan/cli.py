@@ -31,10 +31,10 @@ CONFIG_ERRORS = (TinyStackArgsError, pulumi.ConfigMissingError, pulumi.ConfigTyp
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m tinystack_component", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    plan = commands.add_parser("plan", help="show what the stack would create, who reaches what, and the cost")
-    plan.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
-    plan.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    plan.add_argument("--out", type=Path, default=Path("plan"), help="folder for the diagram (default: plan/)")
+    command = commands.add_parser("plan", help="show what the stack would create, who reaches what, and the cost")
+    command.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default: dev)")
+    command.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    command.add_argument("--out", type=Path, default=Path("plan"), help="folder for the diagram (default: plan/)")
     return parser.parse_args(argv)
 
 

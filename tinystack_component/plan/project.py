@@ -42,7 +42,10 @@ def load_project(root: Path, stack: str) -> Project:
     name = str(project.get("name") or "")
     if not name:
         raise ProjectError(f"{root / 'Pulumi.yaml'} has no project name")
-    values = {**declared_defaults(project.get("config") or {}, name), **(stack_file.get("config") or {})}
+    values = {
+        **declared_defaults(project.get("config") or {}, name),
+        **_namespaced(stack_file.get("config") or {}, name),
+    }
     secret_keys = sorted(key for key, value in values.items() if _has_secret(value))
     config = {key: as_engine_passes_it(_hide_secrets(value)) for key, value in values.items()}
     program = root / str(project.get("main") or ".") / "__main__.py"
@@ -54,13 +57,16 @@ def load_project(root: Path, stack: str) -> Project:
 def declared_defaults(declared: Mapping[str, Any], project_name: str) -> dict[str, Any]:
     """`config:` of Pulumi.yaml: each key's `default` (or `value`), under the project's namespace unless it has one."""
     defaults = {}
-    for key, spec in declared.items():
-        full_key = key if ":" in key else f"{project_name}:{key}"
+    for key, spec in _namespaced(declared, project_name).items():
         if not isinstance(spec, Mapping):
-            defaults[full_key] = spec
+            defaults[key] = spec
         elif "value" in spec or "default" in spec:
-            defaults[full_key] = spec.get("value", spec.get("default"))
+            defaults[key] = spec.get("value", spec.get("default"))
     return defaults
+
+
+def _namespaced(values: Mapping[str, Any], project_name: str) -> dict[str, Any]:
+    return {key if ":" in key else f"{project_name}:{key}": value for key, value in values.items()}
 
 
 def _read_yaml(path: Path, hint: str) -> dict[str, Any]:
