@@ -193,4 +193,5 @@ def test_module_entry_point(in_root, tmp_path):
         timeout=60,
     )
     assert done.returncode in (0, 1), done.stderr
+    assert "Traceback" not in done.stderr
     assert json.loads(done.stdout)["diagram"] == str(tmp_path / "dev.md")
