@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint format venv clean
+.PHONY: plan test lint format venv clean
 
 venv: $(STAMP)
 
@@ -16,6 +16,10 @@ $(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
+
+# The whole stack offline: resources, reachability, violations, monthly cost and plan/dev.md.
+plan: $(STAMP)
+	$(BIN)/python -m tinystack_component plan --stack dev
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

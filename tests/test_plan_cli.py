@@ -1,0 +1,197 @@
+"""`python -m tinystack_component plan`: project config, the real dev stack, JSON shape, exit codes, config errors.
+
+The Pulumi mocks runtime is global, so every plan runs in-process, one after the other.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tinystack_component.plan import cli
+from tinystack_component.plan.project import SECRET_PLACEHOLDER, ProjectError, load_project
+from tinystack_component.plan.reachability import Edge
+from tinystack_component.plan.recording import Recorded
+from tinystack_component.plan.report import tier_of
+from tinystack_component.plan.violations import Violation
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def in_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.fixture
+def project_dir(tmp_path, monkeypatch):
+    """A copy of the project's Pulumi.yaml and program, without its stacks."""
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path)
+    shutil.copy(ROOT / "__main__.py", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(capsys, *args):
+    code = cli.main(["plan", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
+    started = time.perf_counter()
+    code, out, _ = run(capsys, "--stack", "dev", "--json", "--out", str(tmp_path))
+    assert time.perf_counter() - started < 3
+    plan = json.loads(out)
+    assert set(plan) == {"resources", "reachability", "violations", "monthly_cost", "diagram"}
+    assert {"type": "aws:ec2/vpc:Vpc", "name": "tinystack-vpc", "parent": "tinystack"} in plan["resources"]
+    assert all(set(row) == {"from", "to", "ports"} for row in plan["reachability"])
+    assert all(set(row) == {"resource", "rule", "detail"} for row in plan["violations"])
+    cost = plan["monthly_cost"]
+    assert set(cost) == {"total_usd", "items", "nat_gateway_alternative_usd", "price_date"}
+    assert cost["total_usd"] == pytest.approx(sum(item["usd"] for item in cost["items"]))
+    assert cost["nat_gateway_alternative_usd"] > cost["total_usd"]
+    assert any(item["name"] == "NAT instance tinystack-nat-instance (t4g.nano)" for item in cost["items"])
+    assert plan["diagram"] == str(tmp_path / "dev.md")
+    assert "```mermaid" in Path(plan["diagram"]).read_text()
+    assert code == (1 if plan["violations"] else 0)
+
+
+def test_text_over_the_dev_stack_fits_80_columns(in_root, tmp_path, capsys):
+    code, out, _ = run(capsys, "--out", str(tmp_path))
+    assert max(len(line) for line in out.splitlines() if str(tmp_path) not in line) <= 80
+    for expected in (
+        "stack dev, region us-east-1",
+        "placeholders",
+        "network (",
+        "security (",
+        "Reachability",
+        "Violations:",
+        "Monthly cost estimate (USD, on-demand us-east-1 list prices of",
+        "an estimate",
+        "one NAT gateway per AZ",
+        f"  {tmp_path / 'dev.md'} (Mermaid)",
+        "Planned offline in",
+    ):
+        assert expected in out
+    assert code in (0, 1)
+
+
+def test_a_violation_exits_1_and_is_listed(in_root, tmp_path, capsys, monkeypatch):
+    broken = Violation("tinystack-database-sg", "the database is reachable only from the app", "0.0.0.0/0 on 5432")
+    monkeypatch.setattr(cli, "find_violations", lambda resources, edges: [broken])
+    code, out, _ = run(capsys, "--out", str(tmp_path))
+    assert code == 1
+    assert "Violations: 1" in out
+    assert "tinystack-database-sg: the database is reachable only from the app" in out
+    code, out, _ = run(capsys, "--json", "--out", str(tmp_path))
+    assert code == 1
+    assert json.loads(out)["violations"] == [
+        {"resource": broken.resource, "rule": broken.rule, "detail": broken.detail}
+    ]
+
+
+def test_no_violation_exits_0(in_root, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(cli, "find_violations", lambda resources, edges: [])
+    assert run(capsys, "--json", "--out", str(tmp_path))[0] == 0
+
+
+def test_edges_reach_the_table(in_root, tmp_path, capsys, monkeypatch):
+    edge = Edge("internet", "load-balancer", ("80",), ("0.0.0.0/0",))
+    monkeypatch.setattr(cli, "find_edges", lambda resources: [edge])
+    _, out, _ = run(capsys, "--out", str(tmp_path))
+    assert "internet                load-balancer           80 from 0.0.0.0/0" in out
+    _, out, _ = run(capsys, "--json", "--out", str(tmp_path))
+    assert json.loads(out)["reachability"] == [{"from": "internet", "to": "load-balancer", "ports": ["80"]}]
+
+
+def test_config_error_names_the_key_and_exits_2(project_dir, capsys):
+    (project_dir / "Pulumi.bad.yaml").write_text("config:\n  tinystack:contanerPort: 8080\n")
+    code, out, err = run(capsys, "--stack", "bad", "--out", str(project_dir / "plan"))
+    assert code == 2
+    assert out == ""
+    assert "tinystack:contanerPort" in err
+    assert "did you mean tinystack:containerPort" in err
+    assert "Traceback" not in err
+
+
+def test_missing_stack_file_exits_2(project_dir, capsys):
+    code, _, err = run(capsys, "--stack", "nope")
+    assert code == 2
+    assert "Pulumi.nope.yaml not found" in err
+
+
+def test_declared_defaults_apply_under_the_project_namespace_and_the_stack_wins(project_dir):
+    (project_dir / "Pulumi.s.yaml").write_text(
+        "config:\n"
+        "  aws:region: eu-west-1\n"
+        "  containerPort: 8080\n"
+        "  tinystack:tags: {team: a}\n"
+        "  tinystack:certificateArn:\n"
+        "    secure: v1:abc\n"
+    )
+    project = load_project(project_dir, "s")
+    assert project.name == "tinystack"
+    assert project.region == "eu-west-1"
+    assert project.program == project_dir / "__main__.py"
+    assert project.config["tinystack:containerPort"] == "8080"
+    assert project.config["tinystack:frontEnd"] == "alb"
+    assert project.config["tinystack:nat"] == "true"
+    assert project.config["tinystack:tags"] == '{"team": "a"}'
+    assert "tinystack:instanceType" in project.config
+    assert "tinystack:containerImage" not in project.config  # declared without a default
+    assert project.config["tinystack:certificateArn"] == SECRET_PLACEHOLDER
+    assert project.secret_keys == ["tinystack:certificateArn"]
+
+
+def test_region_defaults_to_us_east_1(project_dir):
+    (project_dir / "Pulumi.s.yaml").write_text("config: {}\n")
+    assert load_project(project_dir, "s").region == "us-east-1"
+
+
+def test_missing_project_file(tmp_path):
+    with pytest.raises(ProjectError, match=r"Pulumi\.yaml not found"):
+        load_project(tmp_path, "dev")
+
+
+@pytest.mark.parametrize(
+    ("token", "name", "tier"),
+    [
+        ("aws:ec2/subnet:Subnet", "web-app-1", "network"),
+        ("aws:ec2/instance:Instance", "web-nat-instance", "network"),
+        ("aws:iam/role:Role", "web-flow-logs-role", "network"),
+        ("aws:ec2/securityGroup:SecurityGroup", "web-bastion-sg", "security"),
+        (
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+            "web-allow-alb-to-containers-tcp-80-in",
+            "security",
+        ),
+        ("aws:ec2/launchTemplate:LaunchTemplate", "web-container-instances", "compute"),
+        ("aws:ecs/cluster:Cluster", "web-cluster", "compute"),
+        ("aws:lb/listener:Listener", "web-http", "front end"),
+        ("aws:apigatewayv2/vpcLink:VpcLink", "web-vpc-link", "front end"),
+        ("aws:rds/instance:Instance", "web-database", "data"),
+        ("aws:ec2/instance:Instance", "web-bastion", "access"),
+        ("aws:ec2/keyPair:KeyPair", "web-bastion-key", "access"),
+    ],
+)
+def test_tiers(token, name, tier):
+    assert tier_of(Recorded(token, name, {}, "", "")) == tier
+
+
+def test_module_entry_point(in_root, tmp_path):
+    """The one subprocess: `python -m tinystack_component plan` from the project root."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tinystack_component", "plan", "--json", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    assert "Traceback" not in done.stderr
+    assert json.loads(done.stdout)["diagram"] == str(tmp_path / "dev.md")

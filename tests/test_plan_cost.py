@@ -1,0 +1,146 @@
+"""The monthly estimate: arithmetic on hand-built resources, the NAT gateway alternative, and the price table."""
+
+import datetime
+
+import pytest
+
+from tinystack_component.plan import topology as t
+from tinystack_component.plan.cost import estimate, load_prices
+
+from .plan_fixtures import alb, containers, database, nat_instance, network, res
+
+# Round numbers, so every expected value below is plain arithmetic.
+PRICES = {
+    "price_date": "2000-01-01",
+    "region": "us-east-1",
+    "hours_per_month": 100,
+    "ec2_instance_hour": {"t4g.nano": 0.01, "t3.small": 0.02},
+    "ebs_gp3_gb_month": 0.1,
+    "public_ipv4_hour": 0.005,
+    "alb_hour": 0.02,
+    "alb_lcu_hour": 0.01,
+    "interface_endpoint_az_hour": 0.01,
+    "nat_gateway_hour": 0.04,
+    "nat_gateway_gb": 0.045,
+    "rds_instance_hour": {"db.t4g.micro": 0.02},
+    "rds_gp3_gb_month": 0.1,
+    "logs_ingest_gb": 0.5,
+    "logs_storage_gb_month": 0.1,
+    "http_api_million_requests": 1.0,
+}
+
+
+def items(resources, prices=None):
+    return dict(estimate(resources, prices or PRICES).items)
+
+
+def test_nat_instance_is_its_hours_root_volume_and_one_address():
+    found = items(network() + nat_instance())
+    assert found == {
+        "NAT instance web-nat-instance (t4g.nano)": pytest.approx(1.0),
+        "EBS gp3 volumes (8 GB)": pytest.approx(0.8),
+        # The EIP replaces the launch address: one address, not two.
+        "Public IPv4 addresses (1)": pytest.approx(0.5),
+    }
+
+
+def test_container_instances_are_desired_capacity_times_the_template_type_with_their_volumes():
+    found = items(network() + containers(count=3))
+    assert found["ECS container instances web-asg (3 x t3.small)"] == pytest.approx(6.0)
+    assert found["EBS gp3 volumes (90 GB)"] == pytest.approx(9.0)
+
+
+def test_a_template_without_a_volume_size_counts_the_ecs_ami_root_volume():
+    template, group = containers(count=2)
+    template.inputs["blockDeviceMappings"] = []
+    assert items([template, group])["EBS gp3 volumes (60 GB)"] == pytest.approx(6.0)
+
+
+def test_internet_facing_alb_is_hours_one_lcu_and_an_address_per_subnet():
+    found = items(network() + alb(zones=3))
+    assert found["Application Load Balancer web-alb (hours + 1 LCU)"] == pytest.approx(3.0)
+    assert found["Public IPv4 addresses (3)"] == pytest.approx(1.5)
+
+
+def test_internal_alb_has_no_public_addresses():
+    (balancer,) = alb()
+    balancer.inputs["internal"] = True
+    assert not [name for name in items([balancer]) if name.startswith("Public IPv4")]
+
+
+def test_interface_endpoints_are_billed_per_az():
+    endpoints = [
+        res(t.VPC_ENDPOINT, f"web-{service}-endpoint", vpcEndpointType="Interface", subnetIds=["a", "b", "c"])
+        for service in ("ecs", "ecr-api", "logs")
+    ]
+    gateway = res(t.VPC_ENDPOINT, "web-s3-endpoint", vpcEndpointType="Gateway", routeTableIds=["rt"])
+    assert items([*endpoints, gateway]) == {"VPC interface endpoints (3 x 3 AZs)": pytest.approx(9.0)}
+
+
+@pytest.mark.parametrize(("multi_az", "copies", "layout"), [(False, 1, "single-AZ"), (True, 2, "Multi-AZ")])
+def test_database_is_class_hours_and_storage_doubled_when_multi_az(multi_az, copies, layout):
+    found = items(database(multi_az=multi_az, storage=50.0))
+    assert found[f"RDS web-database (db.t4g.micro, {layout})"] == pytest.approx(2.0 * copies)
+    assert found[f"RDS gp3 storage web-database (50 GB, {layout})"] == pytest.approx(5.0 * copies)
+
+
+def test_logs_are_a_stated_assumption():
+    result = estimate([res(t.LOG_GROUP, "web-flow-logs", retentionInDays=30.0)], PRICES)
+    assert dict(result.items) == {"CloudWatch Logs (assumed 5 GB/month)": pytest.approx(3.0)}
+    assert any("5 GB" in assumption for assumption in result.assumptions)
+
+
+def test_http_api_is_a_usage_item_outside_the_total():
+    result = estimate([res(t.HTTP_API, "web-api", protocolType="HTTP")], PRICES)
+    assert result.items == []
+    assert result.total_usd == 0
+    assert [(item.name, item.usd, item.unit) for item in result.usage] == [
+        ("HTTP API web-api requests", 1.0, "per million requests")
+    ]
+
+
+def test_unknown_instance_type_is_listed_instead_of_crashing():
+    result = estimate(network() + nat_instance("x9.huge") + containers(instance_type="z1.odd"), PRICES)
+    assert [note.split(":")[0] for note in result.unpriced] == ["web-nat-instance", "web-container-instances"]
+    assert not [name for name, _ in result.items if "x9.huge" in name or "z1.odd" in name]
+
+
+def test_total_is_the_sum_of_the_line_items():
+    result = estimate(network() + nat_instance() + containers() + alb() + database(), PRICES)
+    assert result.total_usd == pytest.approx(sum(usd for _, usd in result.items))
+    assert result.price_date == "2000-01-01"
+
+
+def test_nat_gateway_alternative_swaps_the_nat_instance_for_a_gateway_and_address_per_az():
+    stack = network(zones=("us-east-1a", "us-east-1b")) + nat_instance() + containers(zones=2)
+    result = estimate(stack, PRICES)
+    nat_instance_share = 1.0 + 0.8 + 0.5  # hours, 8 GB root volume, its EIP
+    gateways = 2 * (0.04 + 0.005) * 100
+    assert result.nat_gateway_alternative_usd == pytest.approx(result.total_usd - nat_instance_share + gateways)
+
+
+def test_no_nat_gateway_alternative_without_a_nat_instance():
+    assert estimate(network() + alb(), PRICES).nat_gateway_alternative_usd is None
+
+
+def test_dev_like_stack_at_list_prices():
+    result = estimate(network() + nat_instance() + containers() + alb())
+    assert dict(result.items)["NAT instance web-nat-instance (t4g.nano)"] == pytest.approx(0.0042 * 730, abs=0.01)
+    assert result.nat_gateway_alternative_usd - result.total_usd > 90
+
+
+def test_price_table_shape():
+    prices = load_prices()
+    datetime.date.fromisoformat(prices["price_date"])
+    assert prices["region"] == "us-east-1"
+    assert prices["hours_per_month"] == 730
+    assert prices["source"]
+    ec2_types = {"t4g.nano", "t4g.micro", "t4g.small", "t4g.medium", "t3.nano", "t3.micro", "t3.small", "t3.medium"}
+    ec2_types |= {"t3.large", "t3a.small", "m7g.large", "m7i.large", "c7g.large", "m5.large"}
+    assert set(prices["ec2_instance_hour"]) == ec2_types
+    db_classes = {"db.t4g.micro", "db.t4g.small", "db.t4g.medium", "db.t3.micro", "db.t3.small", "db.m7g.large"}
+    assert set(prices["rds_instance_hour"]) == db_classes
+    assert set(PRICES) <= set(prices)
+    flat = [value for key, value in prices.items() if isinstance(value, float)]
+    hourly = [*prices["ec2_instance_hour"].values(), *prices["rds_instance_hour"].values()]
+    assert all(0 < value <= 1 for value in flat + hourly)

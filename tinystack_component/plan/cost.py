@@ -1,0 +1,213 @@
+"""A monthly cost estimate of a recorded stack, from the dated on-demand price table shipped in `prices.json`.
+
+Everything is derived from the recorded resources (instance types, capacities, volume sizes, subnets), so the
+estimate follows what the program would create, not what the config says.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources as package_files
+from typing import Any, NamedTuple, Optional
+
+from . import topology as t
+from .recording import Recorded
+
+# AL2023 AMIs ship an 8 GB root volume; the ECS-optimized AL2023 AMI ships 30 GB.
+DEFAULT_INSTANCE_ROOT_GB = 8
+DEFAULT_CONTAINER_ROOT_GB = 30
+ASSUMED_LOG_GB = 5
+ASSUMED_ALB_LCUS = 1
+
+
+class LineItem(NamedTuple):
+    name: str
+    usd: float
+
+
+@dataclass(frozen=True)
+class UsageItem:
+    name: str
+    usd: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    items: list[LineItem]
+    usage: list[UsageItem]
+    total_usd: float
+    nat_gateway_alternative_usd: Optional[float]
+    price_date: str
+    assumptions: list[str]
+    unpriced: list[str] = field(default_factory=list)
+
+
+@cache
+def load_prices() -> dict[str, Any]:
+    return json.loads(package_files.files(__package__).joinpath("prices.json").read_text())
+
+
+class _Estimator:
+    def __init__(self, resources: Sequence[Recorded], prices: dict[str, Any]) -> None:
+        self.resources = resources
+        self.prices = prices
+        self.hours = prices["hours_per_month"]
+        self.items: list[LineItem] = []
+        self.usage: list[UsageItem] = []
+        self.unpriced: list[str] = []
+        self.assumptions = [
+            f"{self.hours} hours a month; on-demand list prices; no free tier, data transfer, taxes or discounts.",
+        ]
+        self.gp3_gb = 0.0
+        self.public_ipv4 = 0
+
+    def add(self, name: str, usd: float) -> None:
+        self.items.append(LineItem(name, round(usd, 2)))
+
+    def hourly(self, table: str, kind: str, resource: Recorded) -> Optional[float]:
+        price = self.prices[table].get(kind)
+        if price is None:
+            self.unpriced.append(f"{resource.name}: no price for {kind!r} in the table, left out of the total")
+        return price
+
+    def instances(self) -> None:
+        attached = {eip.inputs.get("instance") for eip in t.of_type(self.resources, t.EIP)}
+        for instance in t.of_type(self.resources, t.INSTANCE):
+            kind = instance.inputs.get("instanceType", "")
+            price = self.hourly("ec2_instance_hour", kind, instance)
+            if price is not None:
+                role = "NAT instance" if t.is_nat_instance(instance) else "EC2 instance"
+                self.add(f"{role} {instance.name} ({kind})", price * self.hours)
+            self.gp3_gb += _root_volume_gb(instance)
+            # An EIP replaces the address the instance would get on launch, so it is counted once, as the EIP.
+            if instance.inputs.get("associatePublicIpAddress") and instance.id not in attached:
+                self.public_ipv4 += 1
+        self.public_ipv4 += len(t.of_type(self.resources, t.EIP))
+
+    def container_instances(self) -> None:
+        for group in t.of_type(self.resources, t.AUTOSCALING_GROUP):
+            template = t.launch_template_of(group, self.resources)
+            if template is None:
+                self.unpriced.append(f"{group.name}: launch template not found, instances left out of the total")
+                continue
+            count = t.desired_capacity(group)
+            kind = template.inputs.get("instanceType", "")
+            price = self.hourly("ec2_instance_hour", kind, template)
+            if price is not None:
+                self.add(f"ECS container instances {group.name} ({count} x {kind})", count * price * self.hours)
+            self.gp3_gb += count * _template_volume_gb(template)
+
+    def load_balancers(self) -> None:
+        for balancer in t.of_type(self.resources, t.LOAD_BALANCER):
+            if balancer.inputs.get("loadBalancerType", "application") != "application":
+                self.unpriced.append(f"{balancer.name}: only application load balancers are priced")
+                continue
+            hourly = self.prices["alb_hour"] + ASSUMED_ALB_LCUS * self.prices["alb_lcu_hour"]
+            self.add(f"Application Load Balancer {balancer.name} (hours + {ASSUMED_ALB_LCUS} LCU)", hourly * self.hours)
+            if not balancer.inputs.get("internal"):
+                self.public_ipv4 += len(balancer.inputs.get("subnets") or [])
+        if t.of_type(self.resources, t.LOAD_BALANCER):
+            self.assumptions.append(f"ALB: {ASSUMED_ALB_LCUS} LCU on average; one public IPv4 address per subnet.")
+
+    def interface_endpoints(self) -> None:
+        endpoints = t.interface_endpoints(self.resources)
+        if not endpoints:
+            return
+        zone_hours = sum(len(endpoint.inputs.get("subnetIds") or []) for endpoint in endpoints)
+        zones = round(zone_hours / len(endpoints))
+        name = f"VPC interface endpoints ({len(endpoints)} x {zones} AZs)"
+        self.add(name, zone_hours * self.prices["interface_endpoint_az_hour"] * self.hours)
+
+    def databases(self) -> None:
+        for database in t.of_type(self.resources, t.DB_INSTANCE):
+            copies = 2 if database.inputs.get("multiAz") else 1
+            layout = "Multi-AZ" if copies == 2 else "single-AZ"
+            kind = database.inputs.get("instanceClass", "")
+            price = self.hourly("rds_instance_hour", kind, database)
+            if price is not None:
+                self.add(f"RDS {database.name} ({kind}, {layout})", copies * price * self.hours)
+            storage = t.number(database.inputs.get("allocatedStorage"), 20)
+            self.add(
+                f"RDS gp3 storage {database.name} ({storage:g} GB, {layout})",
+                copies * storage * self.prices["rds_gp3_gb_month"],
+            )
+        if t.of_type(self.resources, t.DB_INSTANCE):
+            self.assumptions.append("RDS: PostgreSQL single-AZ prices; Multi-AZ doubles the instance and its storage.")
+
+    def logs(self) -> None:
+        if not t.of_type(self.resources, t.LOG_GROUP):
+            return
+        per_gb = self.prices["logs_ingest_gb"] + self.prices["logs_storage_gb_month"]
+        self.add(f"CloudWatch Logs (assumed {ASSUMED_LOG_GB} GB/month)", ASSUMED_LOG_GB * per_gb)
+        self.assumptions.append(f"CloudWatch Logs: {ASSUMED_LOG_GB} GB a month ingested and kept, over all log groups.")
+
+    def http_apis(self) -> None:
+        for api in t.of_type(self.resources, t.HTTP_API):
+            if api.inputs.get("protocolType") == "HTTP":
+                price = self.prices["http_api_million_requests"]
+                self.usage.append(UsageItem(f"HTTP API {api.name} requests", price, "per million requests"))
+
+    def shared_meters(self) -> None:
+        if self.gp3_gb:
+            self.add(f"EBS gp3 volumes ({self.gp3_gb:g} GB)", self.gp3_gb * self.prices["ebs_gp3_gb_month"])
+            self.assumptions.append(
+                f"EBS: gp3; root volumes without a size are {DEFAULT_INSTANCE_ROOT_GB} GB (AL2023), "
+                f"{DEFAULT_CONTAINER_ROOT_GB} GB for container instances (ECS-optimized AL2023)."
+            )
+        if self.public_ipv4:
+            ipv4 = self.public_ipv4 * self.prices["public_ipv4_hour"] * self.hours
+            self.add(f"Public IPv4 addresses ({self.public_ipv4})", ipv4)
+
+    def nat_gateway_alternative(self, total: float) -> Optional[float]:
+        """The same stack with one NAT gateway (and its public IPv4 address) per AZ instead of the NAT instance."""
+        instances = t.nat_instances(self.resources)
+        if not instances:
+            return None
+        zone_count = len(t.zones(t.public_subnets(self.resources)) or t.zones(t.of_type(self.resources, t.SUBNET)))
+        gateways = max(zone_count, 1) * (self.prices["nat_gateway_hour"] + self.prices["public_ipv4_hour"])
+        self.assumptions.append(
+            f"NAT gateway alternative: one per AZ with its own public IPv4 address, "
+            f"plus {self.prices['nat_gateway_gb']} USD per GB processed (not included)."
+        )
+        return round(total - sum(self.nat_instance_monthly(nat) for nat in instances) + gateways * self.hours, 2)
+
+    def nat_instance_monthly(self, nat: Recorded) -> float:
+        hourly = self.prices["ec2_instance_hour"].get(nat.inputs.get("instanceType"), 0.0)
+        address = self.prices["public_ipv4_hour"]
+        return (hourly + address) * self.hours + _root_volume_gb(nat) * self.prices["ebs_gp3_gb_month"]
+
+    def estimate(self) -> CostEstimate:
+        for step in (
+            self.instances,
+            self.container_instances,
+            self.load_balancers,
+            self.interface_endpoints,
+            self.databases,
+            self.logs,
+            self.http_apis,
+            self.shared_meters,
+        ):
+            step()
+        total = round(sum(item.usd for item in self.items), 2)
+        alternative = self.nat_gateway_alternative(total)
+        return CostEstimate(
+            self.items, self.usage, total, alternative, self.prices["price_date"], self.assumptions, self.unpriced
+        )
+
+
+def _root_volume_gb(instance: Recorded) -> float:
+    root = instance.inputs.get("rootBlockDevice") or {}
+    return t.number(root.get("volumeSize"), DEFAULT_INSTANCE_ROOT_GB)
+
+
+def _template_volume_gb(template: Recorded) -> float:
+    mappings = template.inputs.get("blockDeviceMappings") or []
+    sizes = [t.number((mapping.get("ebs") or {}).get("volumeSize"), 0) for mapping in mappings]
+    return sum(sizes) or DEFAULT_CONTAINER_ROOT_GB
+
+
+def estimate(resources: Sequence[Recorded], prices: Optional[dict[str, Any]] = None) -> CostEstimate:
+    """The monthly estimate of a recorded stack: fixed line items and total, usage items, the NAT gateway variant."""
+    return _Estimator(resources, prices or load_prices()).estimate()

@@ -1,0 +1,222 @@
+"""The plan as text for an 80-column terminal, or as one JSON object."""
+
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .cost import CostEstimate
+from .diagram import DiagramFiles
+from .reachability import Edge
+from .recording import Recorded
+from .violations import Violation
+
+WIDTH = 80
+TIERS = ("network", "security", "compute", "front end", "data", "access")
+
+_SECURITY_TYPES = ("securityGroup:", "defaultSecurityGroup:", "securityGroupIngressRule:", "securityGroupEgressRule:")
+_SERVICE_TIERS = {
+    "rds": "data",
+    "secretsmanager": "data",
+    "lb": "front end",
+    "apigatewayv2": "front end",
+    "servicediscovery": "front end",
+    "acm": "front end",
+    "ecs": "compute",
+    "autoscaling": "compute",
+    "ecr": "compute",
+}
+_EC2_COMPUTE_TYPES = ("launchTemplate:",)
+_NAME_HINTS = (
+    ("bastion", "access"),
+    ("nat", "network"),
+    ("flow-log", "network"),
+    ("endpoint", "network"),
+    ("database", "data"),
+    ("db-", "data"),
+    ("alb", "front end"),
+    ("api", "front end"),
+    ("vpc-link", "front end"),
+)
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    stack: str
+    region: str
+    resources: list[Recorded]
+    edges: list[Edge]
+    violations: list[Violation]
+    cost: CostEstimate
+    diagram: DiagramFiles
+    price_region: str = "us-east-1"
+
+
+def tier_of(resource: Recorded) -> str:
+    """Security groups and rules are security; the bastion's pieces are access; the rest by service, then name."""
+    if resource.type.split("/")[-1].startswith(_SECURITY_TYPES):
+        return "security"
+    if "bastion" in resource.name:
+        return "access"
+    service = resource.type.split(":")[1].split("/")[0]
+    if service in _SERVICE_TIERS:
+        return _SERVICE_TIERS[service]
+    if service == "ec2":
+        return "compute" if resource.type.split("/")[-1].startswith(_EC2_COMPUTE_TYPES) else "network"
+    return next((tier for hint, tier in _NAME_HINTS if hint in resource.name), "compute")
+
+
+def _aws_resources(plan: PlanResult) -> list[Recorded]:
+    return [resource for resource in plan.resources if not resource.type.startswith("tinystack:")]
+
+
+def _in_order(resources: Sequence[Recorded]) -> list[Recorded]:
+    """The engine registers resources concurrently; a stable order keeps the output diffable."""
+    return sorted(resources, key=lambda resource: (resource.type, resource.name))
+
+
+# JSON ------------------------------------------------------------------------------------------------------------
+
+
+def as_json(plan: PlanResult) -> dict[str, Any]:
+    cost = plan.cost
+    return {
+        "resources": [{"type": r.type, "name": r.name, "parent": r.parent_name} for r in _in_order(plan.resources)],
+        "reachability": [{"from": e.source, "to": e.target, "ports": list(e.ports)} for e in plan.edges],
+        "violations": [{"resource": v.resource, "rule": v.rule, "detail": v.detail} for v in plan.violations],
+        "monthly_cost": {
+            "total_usd": cost.total_usd,
+            "items": [{"name": item.name, "usd": item.usd} for item in cost.items],
+            "nat_gateway_alternative_usd": cost.nat_gateway_alternative_usd,
+            "price_date": cost.price_date,
+        },
+        "diagram": str(plan.diagram.markdown),
+    }
+
+
+# Text ------------------------------------------------------------------------------------------------------------
+
+
+def _wrap(text: str, indent: int, first: Optional[str] = None, width: int = WIDTH) -> list[str]:
+    lead = " " * indent
+    wrapped = textwrap.wrap(
+        text,
+        width,
+        initial_indent=first or lead,
+        subsequent_indent=lead,
+        break_long_words=True,
+        break_on_hyphens=False,
+    )
+    return wrapped or [first or lead]
+
+
+def _header(plan: PlanResult) -> list[str]:
+    lines = [f"TinyStack plan: stack {plan.stack}, region {plan.region}", "=" * WIDTH]
+    return lines + _wrap(
+        "Recorded offline under the Pulumi SDK's mocks, from the same program and config as `pulumi up`. "
+        "Ids, ARNs and AMI ids are placeholders.",
+        0,
+    )
+
+
+def _short_name(resource: Recorded) -> str:
+    return resource.name.removeprefix(f"{resource.parent_name}-")
+
+
+def _resources(plan: PlanResult) -> list[str]:
+    aws = _aws_resources(plan)
+    components = [r for r in plan.resources if r.type.startswith("tinystack:")]
+    inside = ", ".join(f"{component.name} ({component.type})" for component in components)
+    lines = ["", f"Resources: {len(aws)} AWS resources" + (f" in {inside}" if inside else "")]
+    for tier in TIERS:
+        members = [resource for resource in aws if tier_of(resource) == tier]
+        if members:
+            lines += [f"  {tier} ({len(members)})", *_tier_rows(members)]
+    return lines
+
+
+def _tier_rows(members: Sequence[Recorded]) -> list[str]:
+    by_type: dict[str, list[str]] = {}
+    for resource in _in_order(members):
+        by_type.setdefault(resource.type.rsplit(":", 1)[-1], []).append(_short_name(resource))
+    rows = []
+    for kind, names in sorted(by_type.items()):
+        lead = f"    {kind:<25}{len(names):>3}  "
+        rows += _wrap(", ".join(names), len(lead), lead)
+    return rows
+
+
+def _reachability(plan: PlanResult) -> list[str]:
+    lines = ["", "Reachability (derived from security groups, routes and subnets)"]
+    if not plan.edges:
+        return [*lines, "  no connections found"]
+    lines.append(f"  {'FROM':<24}{'TO':<24}PORTS")
+    for edge in plan.edges:
+        allowed = ", ".join(edge.ports) + (f" from {', '.join(edge.sources)}" if edge.sources else "")
+        lead = f"  {edge.source:<23} {edge.target:<23} "
+        lines += _wrap(allowed, len(lead), lead)
+    return lines
+
+
+def _violations(plan: PlanResult) -> list[str]:
+    lines = ["", f"Violations: {len(plan.violations) or 'none'}"]
+    for violation in plan.violations:
+        lines += _wrap(f"{violation.resource}: {violation.rule}", 4, "  ! ")
+        lines += _wrap(violation.detail, 6)
+    return lines
+
+
+def _money(usd: float) -> str:
+    return f"{usd:,.2f}"
+
+
+def _amount_row(label: str, usd: float) -> list[str]:
+    """The label wrapped within 66 columns, the amount right-aligned on its last line."""
+    rows = _wrap(label, 4, "  ", width=66)
+    return [*rows[:-1], f"{rows[-1]:<66}{_money(usd):>12}"]
+
+
+def _cost(plan: PlanResult) -> list[str]:
+    cost = plan.cost
+    lines = ["", f"Monthly cost estimate (USD, on-demand {plan.price_region} list prices of {cost.price_date})"]
+    lines += [row for item in cost.items for row in _amount_row(item.name, item.usd)]
+    lines += [f"  {'-' * 76}", *_amount_row("Total, fixed (an estimate, not a quote)", cost.total_usd)]
+    if plan.region != plan.price_region:
+        lines += _wrap(f"Prices are for {plan.price_region}; {plan.region} prices differ.", 2)
+    if cost.usage:
+        lines += ["  Usage-based, not in the total:"]
+        lines += [
+            row for item in cost.usage for row in _wrap(f"{item.name}: {_money(item.usd)} USD {item.unit}", 6, "    - ")
+        ]
+    if cost.unpriced:
+        lines += ["  Not priced:", *[row for note in cost.unpriced for row in _wrap(note, 6, "    - ")]]
+    return (
+        lines
+        + _nat_alternative(cost)
+        + ["  Assumptions:"]
+        + [row for assumption in cost.assumptions for row in _wrap(assumption, 6, "    - ")]
+    )
+
+
+def _nat_alternative(cost: CostEstimate) -> list[str]:
+    alternative = cost.nat_gateway_alternative_usd
+    if alternative is None:
+        return []
+    saving = alternative - cost.total_usd
+    return _wrap(
+        f"With one NAT gateway per AZ instead of the NAT instance: {_money(alternative)} USD/month; "
+        f"the NAT instance saves {_money(saving)} USD/month.",
+        2,
+    )
+
+
+def _diagram(plan: PlanResult) -> list[str]:
+    svg = f"  {plan.diagram.svg}" if plan.diagram.svg else "  (no SVG: Graphviz `dot` is not on PATH)"
+    return ["", "Diagram:", f"  {plan.diagram.markdown} (Mermaid)", svg]
+
+
+def as_text(plan: PlanResult, elapsed_seconds: float) -> str:
+    lines = _header(plan) + _resources(plan) + _reachability(plan) + _violations(plan) + _cost(plan) + _diagram(plan)
+    status = 1 if plan.violations else 0
+    lines += ["", f"Planned offline in {elapsed_seconds:.2f} s (after imports); exit status {status}."]
+    return "\n".join(lines)

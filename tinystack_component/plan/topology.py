@@ -1,0 +1,105 @@
+"""Joins over recorded resources that the cost estimate and the diagram share.
+
+Resources are joined by matching an input value against the referenced resource's `id` (or its `arn` output),
+never by the placeholder formats of the mocks.
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Optional
+
+from .recording import Recorded
+
+VPC = "aws:ec2/vpc:Vpc"
+SUBNET = "aws:ec2/subnet:Subnet"
+INTERNET_GATEWAY = "aws:ec2/internetGateway:InternetGateway"
+ROUTE = "aws:ec2/route:Route"
+ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+INSTANCE = "aws:ec2/instance:Instance"
+EIP = "aws:ec2/eip:Eip"
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+AUTOSCALING_GROUP = "aws:autoscaling/group:Group"
+LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
+HTTP_API = "aws:apigatewayv2/api:Api"
+VPC_LINK = "aws:apigatewayv2/vpcLink:VpcLink"
+DB_INSTANCE = "aws:rds/instance:Instance"
+DB_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+def of_type(resources: Iterable[Recorded], token: str) -> list[Recorded]:
+    return [resource for resource in resources if resource.type == token]
+
+
+def find_by_id(resources: Iterable[Recorded], resource_id: Any) -> Optional[Recorded]:
+    return next((resource for resource in resources if resource.id and resource.id == resource_id), None)
+
+
+def number(value: Any, default: float = 0.0) -> float:
+    """Numbers arrive as floats from the engine, or as strings in some nested inputs (launch template EBS)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def is_nat_instance(resource: Recorded) -> bool:
+    return resource.type == INSTANCE and resource.inputs.get("sourceDestCheck") is False
+
+
+def nat_instances(resources: Sequence[Recorded]) -> list[Recorded]:
+    return [resource for resource in resources if is_nat_instance(resource)]
+
+
+def bastions(resources: Sequence[Recorded]) -> list[Recorded]:
+    return [resource for resource in of_type(resources, INSTANCE) if not is_nat_instance(resource)]
+
+
+def interface_endpoints(resources: Sequence[Recorded]) -> list[Recorded]:
+    return [
+        endpoint
+        for endpoint in of_type(resources, VPC_ENDPOINT)
+        if endpoint.inputs.get("vpcEndpointType") == "Interface"
+    ]
+
+
+def public_subnets(resources: Sequence[Recorded]) -> list[Recorded]:
+    """Subnets whose route table sends traffic to an internet gateway (or that hand out public IPs)."""
+    gateway_ids = {gateway.id for gateway in of_type(resources, INTERNET_GATEWAY)}
+    routed_tables = {
+        route.inputs.get("routeTableId")
+        for route in of_type(resources, ROUTE)
+        if route.inputs.get("gatewayId") in gateway_ids
+    }
+    routed_subnets = {
+        association.inputs.get("subnetId")
+        for association in of_type(resources, ROUTE_TABLE_ASSOCIATION)
+        if association.inputs.get("routeTableId") in routed_tables
+    }
+    return [
+        subnet
+        for subnet in of_type(resources, SUBNET)
+        if subnet.id in routed_subnets or subnet.inputs.get("mapPublicIpOnLaunch") is True
+    ]
+
+
+def zones(subnets: Iterable[Recorded]) -> list[str]:
+    return sorted({subnet.inputs["availabilityZone"] for subnet in subnets if subnet.inputs.get("availabilityZone")})
+
+
+def launch_template_of(group: Recorded, resources: Sequence[Recorded]) -> Optional[Recorded]:
+    reference = group.inputs.get("launchTemplate") or {}
+    return find_by_id(of_type(resources, LAUNCH_TEMPLATE), reference.get("id"))
+
+
+def desired_capacity(group: Recorded) -> int:
+    return int(number(group.inputs.get("desiredCapacity"), number(group.inputs.get("minSize"), 0)))
+
+
+def db_subnet_ids(database: Recorded, resources: Sequence[Recorded]) -> list[str]:
+    """The subnets of the database's subnet group, which it names by the group's name (or id)."""
+    wanted = database.inputs.get("dbSubnetGroupName")
+    for group in of_type(resources, DB_SUBNET_GROUP):
+        if wanted in (group.id, group.outputs.get("name"), group.inputs.get("name")):
+            return list(group.inputs.get("subnetIds") or [])
+    return []
