@@ -81,6 +81,32 @@ def test_text_over_the_dev_stack_fits_80_columns(in_root, tmp_path, capsys):
     assert code in (0, 1)
 
 
+def rows(capsys, stack, out_dir):
+    code, out, _ = run(capsys, "--stack", stack, "--json", "--out", str(out_dir))
+    plan = json.loads(out)
+    return code, plan, {(row["from"], row["to"]): row["ports"] for row in plan["reachability"]}
+
+
+def test_dev_stack_keeps_the_seeds_promises(in_root, tmp_path, capsys):
+    code, plan, edges = rows(capsys, "dev", tmp_path)
+    assert (code, plan["violations"]) == (0, [])
+    assert edges[("internet", "load-balancer")] == ["80"]
+    assert edges[("load-balancer", "container-instances")] == ["80"]
+    assert edges[("container-instances", "database")] == ["5432"]
+    assert [target for source, target in edges if source == "internet"] == ["load-balancer"]
+    assert [source for source, target in edges if target == "database"] == ["container-instances"]
+
+
+def test_prod_stack_serves_https_on_the_container_port(in_root, tmp_path, capsys):
+    code, plan, edges = rows(capsys, "prod", tmp_path)
+    assert (code, plan["violations"]) == (0, [])
+    assert edges[("internet", "load-balancer")] == ["80", "443"]
+    assert edges[("load-balancer", "container-instances")] == ["8080"]
+    assert edges[("container-instances", "database")] == ["5432"]
+    assert not [pair for pair in edges if pair[0] == "internet" and pair[1] != "load-balancer"]
+    assert "bastion" not in {name for pair in edges for name in pair}
+
+
 def test_a_violation_exits_1_and_is_listed(in_root, tmp_path, capsys, monkeypatch):
     broken = Violation("tinystack-database-sg", "the database is reachable only from the app", "0.0.0.0/0 on 5432")
     monkeypatch.setattr(cli, "find_violations", lambda resources, edges: [broken])
@@ -104,7 +130,7 @@ def test_edges_reach_the_table(in_root, tmp_path, capsys, monkeypatch):
     edge = Edge("internet", "load-balancer", ("80",), ("0.0.0.0/0",))
     monkeypatch.setattr(cli, "find_edges", lambda resources: [edge])
     _, out, _ = run(capsys, "--out", str(tmp_path))
-    assert "internet                load-balancer           80 from 0.0.0.0/0" in out
+    assert "internet → load-balancer : 80 from 0.0.0.0/0" in out
     _, out, _ = run(capsys, "--json", "--out", str(tmp_path))
     assert json.loads(out)["reachability"] == [{"from": "internet", "to": "load-balancer", "ports": ["80"]}]
 

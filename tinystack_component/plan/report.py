@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 from .cost import CostEstimate
 from .diagram import DiagramFiles
-from .reachability import Edge
+from .reachability import Edge, format_table
 from .recording import Recorded
 from .violations import Violation
 
@@ -150,12 +150,7 @@ def _reachability(plan: PlanResult) -> list[str]:
     lines = ["", "Reachability (derived from security groups, routes and subnets)"]
     if not plan.edges:
         return [*lines, "  no connections found"]
-    lines.append(f"  {'FROM':<24}{'TO':<24}PORTS")
-    for edge in plan.edges:
-        allowed = ", ".join(edge.ports) + (f" from {', '.join(edge.sources)}" if edge.sources else "")
-        lead = f"  {edge.source:<23} {edge.target:<23} "
-        lines += _wrap(allowed, len(lead), lead)
-    return lines
+    return lines + ["  " + line for line in format_table(plan.edges, width=78).splitlines()]
 
 
 def _violations(plan: PlanResult) -> list[str]:
