@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional, Union
 
+from . import topology as t
 from .recording import Recorded
 
 INTERNET = "internet"
@@ -31,31 +32,6 @@ DEFAULT_ROUTES = ("0.0.0.0/0", "::/0")
 INTERNET_GATEWAY, ROUTE_TO_INSTANCE, NAT_GATEWAY, OTHER_TARGET = "internet-gateway", "instance", "nat-gateway", "other"
 
 IpNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
-
-
-class Types:
-    VPC = "aws:ec2/vpc:Vpc"
-    SUBNET = "aws:ec2/subnet:Subnet"
-    IGW = "aws:ec2/internetGateway:InternetGateway"
-    ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
-    ROUTE = "aws:ec2/route:Route"
-    ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
-    SG = "aws:ec2/securityGroup:SecurityGroup"
-    SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-    INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-    EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-    INSTANCE = "aws:ec2/instance:Instance"
-    EIP = "aws:ec2/eip:Eip"
-    EIP_ASSOCIATION = "aws:ec2/eipAssociation:EipAssociation"
-    VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
-    LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
-    API = "aws:apigatewayv2/api:Api"
-    VPC_LINK = "aws:apigatewayv2/vpcLink:VpcLink"
-    LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-    ASG = "aws:autoscaling/group:Group"
-    ECS_SERVICE = "aws:ecs/service:Service"
-    DB_INSTANCE = "aws:rds/instance:Instance"
-    DB_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
 
 
 @dataclass(frozen=True)
@@ -219,7 +195,7 @@ def _standalone_rule(resource: Recorded) -> Rule:
     return Rule(
         name=resource.name,
         group=inputs.get("securityGroupId", ""),
-        ingress=resource.type == Types.INGRESS,
+        ingress=resource.type == t.INGRESS,
         ports=port_range(inputs.get("ipProtocol"), inputs.get("fromPort"), inputs.get("toPort")),
         cidrs=_networks(inputs.get("cidrIpv4"), inputs.get("cidrIpv6")),
         groups=(referenced,) if referenced else (),
@@ -256,11 +232,11 @@ def _inline_rules(group: Recorded) -> Iterator[Rule]:
 
 def security_group_rules(resources: Iterable[Recorded]) -> Iterator[Rule]:
     for resource in resources:
-        if resource.type in (Types.INGRESS, Types.EGRESS):
+        if resource.type in (t.INGRESS, t.EGRESS):
             yield _standalone_rule(resource)
-        elif resource.type == Types.SG_RULE:
+        elif resource.type == t.SG_RULE:
             yield _legacy_rule(resource)
-        elif resource.type == Types.SG:
+        elif resource.type == t.SG:
             yield from _inline_rules(resource)
 
 
@@ -293,16 +269,16 @@ def _route(name: str, spec: dict[str, Any], destination: str, gateways: set[str]
 
 def routes_by_table(resources: Sequence[Recorded]) -> dict[str, list[Route]]:
     """Every route (separate Route resources and inline ones) by route table id."""
-    gateways = {r.id for r in resources if r.type == Types.IGW}
-    enis = {r.outputs.get("primaryNetworkInterfaceId", ""): r.id for r in resources if r.type == Types.INSTANCE}
+    gateways = {r.id for r in resources if r.type == t.INTERNET_GATEWAY}
+    enis = {r.outputs.get("primaryNetworkInterfaceId", ""): r.id for r in resources if r.type == t.INSTANCE}
     tables: dict[str, list[Route]] = {}
     for resource in resources:
-        if resource.type == Types.ROUTE:
+        if resource.type == t.ROUTE:
             inputs = resource.inputs
             destination = inputs.get("destinationCidrBlock") or inputs.get("destinationIpv6CidrBlock") or ""
             route = _route(resource.name, inputs, destination, gateways, enis)
             tables.setdefault(inputs.get("routeTableId", ""), []).append(route)
-        elif resource.type == Types.ROUTE_TABLE:
+        elif resource.type == t.ROUTE_TABLE:
             for number, spec in enumerate(resource.inputs.get("routes") or [], start=1):
                 destination = spec.get("cidrBlock") or spec.get("ipv6CidrBlock") or ""
                 name = f"{resource.name} (inline route {number})"
@@ -349,8 +325,8 @@ class Topology:
         self.resources = list(resources)
         self.by_id = {resource.id: resource for resource in self.resources if resource.id}
         self.rules = list(security_group_rules(self.resources))
-        self.vpc_cidrs = {vpc.id: _networks(vpc.inputs.get("cidrBlock")) for vpc in self.of_type(Types.VPC)}
-        subnets = self.of_type(Types.SUBNET)
+        self.vpc_cidrs = {vpc.id: _networks(vpc.inputs.get("cidrBlock")) for vpc in self.of_type(t.VPC)}
+        subnets = self.of_type(t.SUBNET)
         self.subnet_cidrs = {s.id: _networks(s.inputs.get("cidrBlock"), s.inputs.get("ipv6CidrBlock")) for s in subnets}
         self.auto_public_subnets = {s.id for s in subnets if truthy(s.inputs.get("mapPublicIpOnLaunch"))}
         self.subnet_routes = self._subnet_routes()
@@ -362,7 +338,7 @@ class Topology:
     def _subnet_routes(self) -> dict[str, list[Route]]:
         tables = routes_by_table(self.resources)
         routes: dict[str, list[Route]] = {}
-        for association in self.of_type(Types.ROUTE_TABLE_ASSOCIATION):
+        for association in self.of_type(t.ROUTE_TABLE_ASSOCIATION):
             subnet = association.inputs.get("subnetId")
             if subnet:
                 routes.setdefault(subnet, []).extend(tables.get(association.inputs.get("routeTableId", ""), []))
@@ -385,15 +361,15 @@ class Topology:
 
     def has_elastic_ip(self, instance: Recorded) -> bool:
         return any(
-            (eip.type == Types.EIP and eip.inputs.get("instance") == instance.id)
-            or (eip.type == Types.EIP_ASSOCIATION and eip.inputs.get("instanceId") == instance.id)
-            for eip in self.of_type(Types.EIP, Types.EIP_ASSOCIATION)
+            (eip.type == t.EIP and eip.inputs.get("instance") == instance.id)
+            or (eip.type == t.EIP_ASSOCIATION and eip.inputs.get("instanceId") == instance.id)
+            for eip in self.of_type(t.EIP, t.EIP_ASSOCIATION)
         )
 
     def launch_template_subnets(self, template: Recorded) -> set[str]:
         names = {template.id, template.outputs.get("name"), template.inputs.get("name")} - {None}
         subnets: set[str] = set()
-        for group in self.of_type(Types.ASG):
+        for group in self.of_type(t.AUTOSCALING_GROUP):
             spec = group.inputs.get("launchTemplate") or {}
             mixed = ((group.inputs.get("mixedInstancesPolicy") or {}).get("launchTemplate") or {}).get(
                 "launchTemplateSpecification"
@@ -404,10 +380,7 @@ class Topology:
         return subnets
 
     def db_subnet_group_subnets(self, name: Any) -> set[str]:
-        for group in self.of_type(Types.DB_SUBNET_GROUP):
-            if name and name in (group.id, group.outputs.get("name"), group.inputs.get("name")):
-                return set(group.inputs.get("subnetIds") or [])
-        return set()
+        return set(t.subnet_group_subnets(self.resources, name))
 
     # reachability --------------------------------------------------------------------------------------------------
 
@@ -493,7 +466,7 @@ class Topology:
 
     def public_api(self) -> Access:
         """The HTTP API's managed endpoint is public: anyone can call it on 443, and it forwards over the VPC link."""
-        apis = [api for api in self.of_type(Types.API) if str(api.inputs.get("protocolType", "")).upper() == "HTTP"]
+        apis = [api for api in self.of_type(t.HTTP_API) if str(api.inputs.get("protocolType", "")).upper() == "HTTP"]
         if not apis or not any(member.endpoint == VPC_LINK for member in self.members):
             return Access()
         return Access(
@@ -585,11 +558,11 @@ def _vpc_endpoint(topology: Topology, endpoint: Recorded) -> Optional[Member]:
 
 
 MEMBER_BUILDERS: dict[str, Callable[[Topology, Recorded], Optional[Member]]] = {
-    **dict.fromkeys(Types.LOAD_BALANCERS, _load_balancer),
-    Types.VPC_LINK: _vpc_link,
-    Types.LAUNCH_TEMPLATE: _launch_template,
-    Types.ECS_SERVICE: _ecs_service,
-    Types.DB_INSTANCE: _db_instance,
-    Types.INSTANCE: _instance,
-    Types.VPC_ENDPOINT: _vpc_endpoint,
+    **dict.fromkeys(t.LOAD_BALANCERS, _load_balancer),
+    t.VPC_LINK: _vpc_link,
+    t.LAUNCH_TEMPLATE: _launch_template,
+    t.ECS_SERVICE: _ecs_service,
+    t.DB_INSTANCE: _db_instance,
+    t.INSTANCE: _instance,
+    t.VPC_ENDPOINT: _vpc_endpoint,
 }

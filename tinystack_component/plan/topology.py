@@ -25,6 +25,22 @@ VPC_LINK = "aws:apigatewayv2/vpcLink:VpcLink"
 DB_INSTANCE = "aws:rds/instance:Instance"
 DB_SUBNET_GROUP = "aws:rds/subnetGroup:SubnetGroup"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+EIP_ASSOCIATION = "aws:ec2/eipAssociation:EipAssociation"
+LOAD_BALANCERS = (LOAD_BALANCER, "aws:alb/loadBalancer:LoadBalancer")
+LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
+STAGE = "aws:apigatewayv2/stage:Stage"
+ECS_CLUSTER = "aws:ecs/cluster:Cluster"
+ECS_SERVICE = "aws:ecs/service:Service"
+TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+EBS_VOLUME = "aws:ebs/volume:Volume"
+EBS_DEFAULT_ENCRYPTION = "aws:ebs/encryptionByDefault:EncryptionByDefault"
 
 
 def of_type(resources: Iterable[Recorded], token: str) -> list[Recorded]:
@@ -98,8 +114,11 @@ def desired_capacity(group: Recorded) -> int:
 
 def db_subnet_ids(database: Recorded, resources: Sequence[Recorded]) -> list[str]:
     """The subnets of the database's subnet group, which it names by the group's name (or id)."""
-    wanted = database.inputs.get("dbSubnetGroupName")
+    return subnet_group_subnets(resources, database.inputs.get("dbSubnetGroupName"))
+
+
+def subnet_group_subnets(resources: Sequence[Recorded], group_name: Any) -> list[str]:
     for group in of_type(resources, DB_SUBNET_GROUP):
-        if wanted in (group.id, group.outputs.get("name"), group.inputs.get("name")):
+        if group_name and group_name in (group.id, group.outputs.get("name"), group.inputs.get("name")):
             return list(group.inputs.get("subnetIds") or [])
     return []

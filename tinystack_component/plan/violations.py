@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from . import topology as t
 from .reachability import (
     BASTION,
     CONTAINER_INSTANCES,
@@ -25,7 +26,6 @@ from .reachability import (
     Member,
     Rule,
     Topology,
-    Types,
     explicitly_false,
     label_covers,
     port_labels,
@@ -50,15 +50,6 @@ APP_TIER = {CONTAINER_INSTANCES, DATABASE, VPC_LINK, VPC_ENDPOINTS}
 ENGINE_PORTS = {"postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "mariadb": 3306, "aurora-mysql": 3306}
 COMMON_DATABASE_PORTS = (3306, 5432)
 MIN_BACKUP_DAYS = 7
-
-ECS_CLUSTER = "aws:ecs/cluster:Cluster"
-TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
-LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
-STAGE = "aws:apigatewayv2/stage:Stage"
-FLOW_LOG = "aws:ec2/flowLog:FlowLog"
-DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
-EBS_VOLUME = "aws:ebs/volume:Volume"
-EBS_DEFAULT_ENCRYPTION = "aws:ebs/encryptionByDefault:EncryptionByDefault"
 
 
 @dataclass(frozen=True)
@@ -132,7 +123,7 @@ def ssh_not_from_anywhere(topology: Topology, edges: Sequence[Edge]) -> Iterator
 def database_ports(topology: Topology) -> set[int]:
     """Each database's port: its `port` input, else its engine's default."""
     ports: set[int] = set()
-    for database in topology.of_type(Types.DB_INSTANCE):
+    for database in topology.of_type(t.DB_INSTANCE):
         port = database.inputs.get("port") or ENGINE_PORTS.get(str(database.inputs.get("engine", "")))
         ports.update([int(port)] if port else COMMON_DATABASE_PORTS)
     return ports
@@ -187,14 +178,14 @@ def _app_subnets(members: Iterable[Member]) -> set[str]:
 
 
 def imdsv2_required(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
-    for resource in topology.of_type(Types.INSTANCE, Types.LAUNCH_TEMPLATE):
+    for resource in topology.of_type(t.INSTANCE, t.LAUNCH_TEMPLATE):
         tokens = (resource.inputs.get("metadataOptions") or {}).get("httpTokens")
         if tokens != "required":
             yield Violation(resource.name, "EC2.8 IMDSv2 required", f"metadataOptions.httpTokens is {tokens!r}")
 
 
 def volumes_encrypted(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
-    by_default = any(not explicitly_false(r.inputs.get("enabled")) for r in topology.of_type(EBS_DEFAULT_ENCRYPTION))
+    by_default = any(not explicitly_false(r.inputs.get("enabled")) for r in topology.of_type(t.EBS_DEFAULT_ENCRYPTION))
     for resource in topology.resources:
         volumes = _volumes(resource)
         if volumes is None or by_default:
@@ -209,30 +200,30 @@ def volumes_encrypted(topology: Topology, edges: Sequence[Edge]) -> Iterator[Vio
 def _volumes(resource: Recorded) -> list[tuple[str, Any]] | None:
     """(where, encrypted) for each volume the resource declares; None when it holds no volumes."""
     inputs = resource.inputs
-    if resource.type == Types.INSTANCE:
+    if resource.type == t.INSTANCE:
         root = [("rootBlockDevice", (inputs.get("rootBlockDevice") or {}).get("encrypted"))]
         extra = [
             (f"ebsBlockDevices {d.get('deviceName')}", d.get("encrypted")) for d in inputs.get("ebsBlockDevices") or []
         ]
         return root + extra
-    if resource.type == Types.LAUNCH_TEMPLATE:
+    if resource.type == t.LAUNCH_TEMPLATE:
         mappings = [m for m in inputs.get("blockDeviceMappings") or [] if m.get("ebs") is not None]
         return [(f"blockDeviceMappings {m.get('deviceName')}", m["ebs"].get("encrypted")) for m in mappings]
-    if resource.type == EBS_VOLUME:
+    if resource.type == t.EBS_VOLUME:
         return [("volume", inputs.get("encrypted"))]
     return None
 
 
 def flow_logs(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
-    logged = {log.inputs.get("vpcId") for log in topology.of_type(FLOW_LOG)}
-    for vpc in topology.of_type(Types.VPC):
+    logged = {log.inputs.get("vpcId") for log in topology.of_type(t.FLOW_LOG)}
+    for vpc in topology.of_type(t.VPC):
         if vpc.id not in logged:
             yield Violation(vpc.name, "EC2.6 VPC flow logs", "no FlowLog records this VPC")
 
 
 def default_security_group_closed(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
-    defaults = topology.of_type(DEFAULT_SG)
-    for vpc in topology.of_type(Types.VPC):
+    defaults = topology.of_type(t.DEFAULT_SG)
+    for vpc in topology.of_type(t.VPC):
         if not any(group.inputs.get("vpcId") == vpc.id for group in defaults):
             yield Violation(vpc.name, "EC2.2 default SG has no rules", "no DefaultSecurityGroup strips its rules")
     for group in defaults:
@@ -241,7 +232,7 @@ def default_security_group_closed(topology: Topology, edges: Sequence[Edge]) -> 
 
 
 def no_public_ip_on_launch(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
-    for subnet in topology.of_type(Types.SUBNET):
+    for subnet in topology.of_type(t.SUBNET):
         if truthy(subnet.inputs.get("mapPublicIpOnLaunch")):
             yield Violation(subnet.name, "EC2.15 no public IP on launch", "mapPublicIpOnLaunch is true")
 
@@ -250,15 +241,15 @@ def no_public_ip_on_launch(topology: Topology, edges: Sequence[Edge]) -> Iterato
 
 
 def alb_drops_invalid_headers(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
-    for lb in topology.of_type(*Types.LOAD_BALANCERS):
+    for lb in topology.of_type(*t.LOAD_BALANCERS):
         is_alb = lb.inputs.get("loadBalancerType", "application") == "application"
         if is_alb and not truthy(lb.inputs.get("dropInvalidHeaderFields")):
             yield Violation(lb.name, "ELB.4 ALB drops invalid headers", "dropInvalidHeaderFields is not true")
 
 
 def http_redirects_to_https(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
-    listeners = topology.of_type(*LISTENERS)
-    for lb in topology.of_type(*Types.LOAD_BALANCERS):
+    listeners = topology.of_type(*t.LISTENERS)
+    for lb in topology.of_type(*t.LOAD_BALANCERS):
         own = [listener for listener in listeners if listener.inputs.get("loadBalancerArn") == lb.outputs.get("arn")]
         if not any(_is_https(listener) for listener in own):
             continue
@@ -280,7 +271,7 @@ def _redirects_to_https(listener: Recorded) -> bool:
 
 
 def api_access_logs(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
-    for stage in topology.of_type(STAGE):
+    for stage in topology.of_type(t.STAGE):
         if not (stage.inputs.get("accessLogSettings") or {}).get("destinationArn"):
             yield Violation(stage.name, "APIGateway.9 access logs", "accessLogSettings.destinationArn is not set")
 
@@ -294,7 +285,7 @@ def _containers(task: Recorded) -> list[dict[str, Any]]:
 
 
 def containers_unprivileged_and_logged(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
-    for task in topology.of_type(TASK_DEFINITION):
+    for task in topology.of_type(t.TASK_DEFINITION):
         for container in _containers(task):
             name = container.get("name", "?")
             if truthy(container.get("privileged")):
@@ -304,7 +295,7 @@ def containers_unprivileged_and_logged(topology: Topology, edges: Sequence[Edge]
 
 
 def container_insights(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
-    for cluster in topology.of_type(ECS_CLUSTER):
+    for cluster in topology.of_type(t.ECS_CLUSTER):
         settings = {s.get("name"): s.get("value") for s in cluster.inputs.get("settings") or []}
         if settings.get("containerInsights") not in ("enabled", "enhanced"):
             yield Violation(cluster.name, "ECS.12 Container Insights", "setting containerInsights is not enabled")
@@ -314,7 +305,7 @@ def container_insights(topology: Topology, edges: Sequence[Edge]) -> Iterator[Vi
 
 
 def database_baseline(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
-    for database in topology.of_type(Types.DB_INSTANCE):
+    for database in topology.of_type(t.DB_INSTANCE):
         inputs = database.inputs
         if truthy(inputs.get("publiclyAccessible")):
             yield Violation(database.name, "RDS.2 not publicly accessible", "publiclyAccessible is true")
