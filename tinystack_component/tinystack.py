@@ -27,8 +27,7 @@ TYPE_TOKEN = "tinystack:index:TinyStack"
 
 
 class TinyStack(pulumi.ComponentResource):
-    """A secure, cheap, multi-AZ home for a container app: a VPC over two or three AZs, ECS on EC2 behind an ALB or
-    an API Gateway, and optionally an RDS database and an SSH bastion."""
+    """A secure, cheap, multi-AZ AWS home for a container app, with an optional RDS database and SSH bastion."""
 
     vpc_id: pulumi.Output[str]
     """ID of the VPC."""
