@@ -1,17 +1,18 @@
-# Everything runs from a local .venv that `make` creates and keeps in step with the requirements files.
+# Everything runs from a local .venv that `make` creates and keeps in step with the requirements files and
+# pyproject.toml (the component is installed into it, editable).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test lint format venv clean
+.PHONY: plan test lint typecheck format schema venv clean
 
 venv: $(STAMP)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
 	@echo "Installing requirements into $(VENV) (first run takes a minute)..."
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
@@ -27,10 +28,19 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) typecheck
+
+# The first run analyses pulumi_aws's type hints (about a minute); .mypy_cache makes later runs take a second.
+typecheck: $(STAMP)
+	$(BIN)/mypy tinystack_component
 
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Regenerate tinystack_component/schema.json from the component's type annotations and docstrings.
+schema: $(STAMP)
+	$(BIN)/python -m tinystack_component.schema
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build dist *.egg-info

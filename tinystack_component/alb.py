@@ -3,6 +3,8 @@
 HTTP forwards to the containers; with a certificate, HTTP redirects to HTTPS (ELB.1) on a TLS 1.3 policy (ELB.17).
 """
 
+from typing import Optional
+
 import pulumi
 import pulumi_aws as aws
 
@@ -46,7 +48,7 @@ def build_alb(ctx: StackContext, settings: Settings, network: Network, groups: S
         tags=ctx.tags("targets"),
         opts=ctx.opts(),
     )
-    forward = [{"type": "forward", "target_group_arn": target_group.arn}]
+    forward: list[aws.lb.ListenerDefaultActionArgsDict] = [{"type": "forward", "target_group_arn": target_group.arn}]
     listeners = [
         _listener(ctx, load_balancer, HTTP, "HTTP", forward if settings.certificate_arn is None else _redirect())
     ]
@@ -78,12 +80,18 @@ def build_alb(ctx: StackContext, settings: Settings, network: Network, groups: S
     )
 
 
-def _redirect() -> list[dict]:
+def _redirect() -> list[aws.lb.ListenerDefaultActionArgsDict]:
     return [{"type": "redirect", "redirect": {"port": str(HTTPS), "protocol": "HTTPS", "status_code": "HTTP_301"}}]
 
 
 def _listener(
-    ctx: StackContext, load_balancer: aws.lb.LoadBalancer, port: int, protocol: str, actions: list[dict], **tls: object
+    ctx: StackContext,
+    load_balancer: aws.lb.LoadBalancer,
+    port: int,
+    protocol: str,
+    actions: list[aws.lb.ListenerDefaultActionArgsDict],
+    certificate_arn: Optional[pulumi.Input[str]] = None,
+    ssl_policy: Optional[str] = None,
 ) -> aws.lb.Listener:
     suffix = f"listener-{port}"
     return aws.lb.Listener(
@@ -92,7 +100,8 @@ def _listener(
         port=port,
         protocol=protocol,
         default_actions=actions,
+        certificate_arn=certificate_arn,
+        ssl_policy=ssl_policy,
         tags=ctx.tags(suffix),
         opts=ctx.opts(),
-        **tls,  # type: ignore[arg-type]
     )

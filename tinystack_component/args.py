@@ -51,7 +51,7 @@ class DatabaseArgs(TypedDict, total=False):
     allocated_storage: int
     """Initial gp3 storage in GiB, 20 to 65536. Default: 20."""
     max_allocated_storage: int
-    """Upper bound for storage autoscaling in GiB, above allocated_storage. Default: 100."""
+    """Upper bound for storage autoscaling in GiB, above the allocated storage. Default: 100."""
     db_name: str
     """Name of the database created on the instance. Default: app."""
     username: str
@@ -81,14 +81,13 @@ class TinyStackArgs(TypedDict, total=False):
     front_end: FrontEnd
     """`alb` (default): an Application Load Balancer. `api-gateway`: an HTTP API with a VPC link."""
     nat: bool
-    """True (default): private app subnets whose egress goes through a NAT instance. False: isolated app subnets
-    with no internet route, reaching AWS through VPC endpoints."""
+    """True (default): app subnets egress through a NAT instance. False: isolated app subnets and VPC endpoints."""
     container_port: int
     """Port the container listens on, 1 to 65535; it is also the static host port. Default: 80."""
     container_image: pulumi.Input[str]
     """Image to run. Default: public.ecr.aws/nginx/nginx:stable. Must be a private ECR image when nat is false."""
     app_path: str
-    """Folder with a Dockerfile to build and push to a new private ECR repository, instead of container_image."""
+    """Folder with a Dockerfile to build and push to a new private ECR repository, instead of a container image."""
     container_cpu: int
     """CPU units reserved for the container (1024 = one vCPU). Default: 512."""
     container_memory: int
@@ -106,8 +105,7 @@ class TinyStackArgs(TypedDict, total=False):
     instance_count: int
     """Number of container instances and tasks, at least 1. Default: 3 (one per Availability Zone)."""
     max_count: int
-    """Upper bound for tasks and instances when scaling on CPU, at least instance_count. Default: twice
-    instance_count."""
+    """Upper bound for tasks and instances when scaling on CPU, at least the instance count. Default: twice that."""
     certificate_arn: pulumi.Input[str]
     """ACM certificate ARN. With it the ALB serves HTTPS on 443 and redirects HTTP to it. ALB only."""
     health_check_path: str

@@ -18,7 +18,7 @@ from .security import SecurityGroups
 from .service import DatabaseConnection
 
 # Clients must use TLS: each engine has its own switch for it.
-FORCE_TLS = {
+FORCE_TLS: dict[DatabaseEngine, aws.rds.ParameterGroupParameterArgsDict] = {
     DatabaseEngine.POSTGRES: {"name": "rds.force_ssl", "value": "1"},
     DatabaseEngine.MYSQL: {"name": "require_secure_transport", "value": "ON"},
 }

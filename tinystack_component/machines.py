@@ -1,5 +1,7 @@
 """What every EC2 machine of the stack shares: AMIs from AWS's public SSM parameters, and the hardening."""
 
+from typing import Optional
+
 import pulumi
 import pulumi_aws as aws
 
@@ -7,10 +9,18 @@ from .context import StackContext
 from .instance_types import architecture
 
 # EC2.8: IMDSv2 only. A hop limit of 1 keeps bridge-mode containers away from the instance role's credentials.
-METADATA_OPTIONS = {"http_endpoint": "enabled", "http_tokens": "required", "http_put_response_hop_limit": 1}
+METADATA_OPTIONS: aws.ec2.InstanceMetadataOptionsArgsDict = {
+    "http_endpoint": "enabled",
+    "http_tokens": "required",
+    "http_put_response_hop_limit": 1,
+}
 
 # EC2.3/EC2.7: every root volume is encrypted gp3.
-ENCRYPTED_ROOT_VOLUME = {"volume_type": "gp3", "encrypted": True, "delete_on_termination": True}
+ENCRYPTED_ROOT_VOLUME: aws.ec2.InstanceRootBlockDeviceArgsDict = {
+    "volume_type": "gp3",
+    "encrypted": True,
+    "delete_on_termination": True,
+}
 
 
 def _ssm_parameter(ctx: StackContext, name: str) -> pulumi.Output[str]:
@@ -37,7 +47,8 @@ def public_instance(
     security_group_id: pulumi.Input[str],
     profile: aws.iam.InstanceProfile,
     user_data: pulumi.Input[str],
-    **extra: object,
+    key_name: Optional[pulumi.Input[str]] = None,
+    source_dest_check: Optional[bool] = None,
 ) -> aws.ec2.Instance:
     """An AL2023 instance with a public IP in a public subnet (the NAT instance, the bastion)."""
     return aws.ec2.Instance(
@@ -54,7 +65,8 @@ def public_instance(
         maintenance_options={"auto_recovery": "default"},
         tags=ctx.tags(suffix),
         volume_tags=ctx.tags(suffix),
+        key_name=key_name,
+        source_dest_check=source_dest_check,
         # A new AMI in the SSM parameter must not replace a running NAT or bastion on a routine `pulumi up`.
         opts=ctx.opts(ignore_changes=["ami"]),
-        **extra,  # type: ignore[arg-type]
     )

@@ -12,7 +12,7 @@ config edit adds or removes rules without replacing a group.
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Required, TypedDict, Unpack
 
 import pulumi
 import pulumi_aws as aws
@@ -45,13 +45,36 @@ class Port:
     def label(self) -> str:
         return "all" if self.number is None else f"tcp-{self.number}"
 
-    def rule_inputs(self) -> dict:
+    def rule_inputs(self) -> "PortInputs":
         if self.number is None:
             return {"ip_protocol": "-1"}
         return {"ip_protocol": "tcp", "from_port": self.number, "to_port": self.number}
 
 
 ALL_TRAFFIC = Port()
+
+
+class PortInputs(TypedDict, total=False):
+    """The protocol and port inputs of a security-group rule."""
+
+    ip_protocol: Required[str]
+    from_port: int
+    to_port: int
+
+
+class CidrInputs(TypedDict, total=False):
+    """One side of a rule given as an IPv4 or an IPv6 CIDR."""
+
+    cidr_ipv4: str
+    cidr_ipv6: str
+
+
+class Endpoints(CidrInputs, total=False):
+    """The group a rule belongs to, and the other side: a group, a CIDR or a prefix list."""
+
+    security_group_id: Required[pulumi.Input[str]]
+    referenced_security_group_id: pulumi.Input[str]
+    prefix_list_id: pulumi.Input[str]
 
 
 @dataclass(frozen=True)
@@ -129,7 +152,7 @@ def _data_and_access_rules(ctx: StackContext, groups: SecurityGroups, settings: 
 
 
 def _rule(
-    ctx: StackContext, source: str, target: str, port: Port, ingress: bool, **endpoints: pulumi.Input[str]
+    ctx: StackContext, source: str, target: str, port: Port, ingress: bool, **endpoints: Unpack[Endpoints]
 ) -> None:
     direction, rule_type = (
         ("in", aws.vpc.SecurityGroupIngressRule) if ingress else ("out", aws.vpc.SecurityGroupEgressRule)
@@ -138,7 +161,7 @@ def _rule(
     rule_type(name, **endpoints, **port.rule_inputs(), tags={**ctx.user_tags, "Name": name}, opts=ctx.opts())
 
 
-def _cidr_inputs(cidr: str) -> dict[str, str]:
+def _cidr_inputs(cidr: str) -> CidrInputs:
     return {"cidr_ipv6": cidr} if ipaddress.ip_network(cidr).version == 6 else {"cidr_ipv4": cidr}
 
 

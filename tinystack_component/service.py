@@ -5,7 +5,7 @@ The database tier hands it a `DatabaseConnection`: environment and secrets for t
 """
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -28,8 +28,8 @@ class Exposure:
     """How the front end reaches the tasks."""
 
     url: pulumi.Output[str]
-    load_balancers: Sequence[Mapping[str, Any]] = ()
-    service_registries: Optional[Mapping[str, Any]] = None
+    load_balancers: Sequence[aws.ecs.ServiceLoadBalancerArgsDict] = ()
+    service_registries: Optional[aws.ecs.ServiceServiceRegistriesArgsDict] = None
     depends_on: Sequence[pulumi.Resource] = ()
     load_balancer_dns_name: Optional[pulumi.Output[str]] = None
     api_endpoint: Optional[pulumi.Output[str]] = None

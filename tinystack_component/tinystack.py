@@ -27,8 +27,7 @@ TYPE_TOKEN = "tinystack:index:TinyStack"
 
 
 class TinyStack(pulumi.ComponentResource):
-    """A secure, cheap, multi-AZ home for a container app: a VPC over two or three AZs, ECS on EC2 behind an ALB or
-    an API Gateway, and optionally an RDS database and an SSH bastion."""
+    """A secure, cheap, multi-AZ AWS home for a container app, with an optional RDS database and SSH bastion."""
 
     vpc_id: pulumi.Output[str]
     """ID of the VPC."""
@@ -80,8 +79,7 @@ class TinyStack(pulumi.ComponentResource):
         exposure = self._front_end(ctx, settings, network, groups)
         database = build_database(ctx, settings.database, network, groups) if settings.database else None
         connection = database.connection if database else None
-        image = build_image(ctx, settings.app_path, settings.instance_type) if settings.app_path else None
-        app = build_app(ctx, settings, cluster, exposure, image or settings.container_image, region, connection)
+        app = build_app(ctx, settings, cluster, exposure, self._image(ctx, settings), region, connection)
         bastion = build_bastion(ctx, settings.bastion, network, groups, connection) if settings.bastion else None
 
         self._expose_network(network, settings, nat.instance.id if nat else None)
@@ -110,6 +108,15 @@ class TinyStack(pulumi.ComponentResource):
             opts=ctx.invoke_opts(),
         )
         return region, check_zones_in_region(tuple(found.names), region, looked_up=True)
+
+    @staticmethod
+    def _image(ctx: StackContext, settings: Settings) -> pulumi.Input[str]:
+        """The image built from app_path, or the given one: validate() guarantees exactly one of the two."""
+        if settings.app_path is not None:
+            return build_image(ctx, settings.app_path, settings.instance_type)
+        if settings.container_image is None:
+            raise AssertionError("validate() resolves container_image whenever app_path is not given")
+        return settings.container_image
 
     @staticmethod
     def _front_end(ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups) -> Exposure:
