@@ -1,12 +1,21 @@
 """Every validation rule of TinyStackArgs, without the Pulumi engine."""
 
+import base64
+
 import pytest
 
+from tests.conftest import PUBLIC_KEY
 from tinystack_component import FrontEnd, TinyStackArgsError
 from tinystack_component.args import DatabaseEngine, check_zones_in_region, validate, validate_name
 
-ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHj3Q1z9Xc8zYt0gY3k2bq5z8u0l7kqkq3n9o2k4XQ0e dev@laptop"
+ED25519 = PUBLIC_KEY
 PRIVATE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.2.3"
+SHORT_RSA = (
+    "ssh-rsa "
+    + base64.b64encode(
+        b"".join(len(part).to_bytes(4, "big") + part for part in (b"ssh-rsa", b"\x01\x00\x01", b"\xff" * 128))
+    ).decode()
+)
 BASTION = {"public_key": ED25519, "allowed_cidrs": ["203.0.113.7/32"]}
 
 
@@ -179,7 +188,7 @@ def test_database_defaults_and_engines():
     assert postgres.max_allocated_storage > postgres.allocated_storage
     assert (postgres.multi_az, postgres.deletion_protection, postgres.backup_retention_days) == (False, True, 7)
     mysql = validate({"database": {"engine": "mysql"}}).database
-    assert mysql is not None and (mysql.engine_version, mysql.port) == ("8.0", 3306)
+    assert mysql is not None and (mysql.engine_version, mysql.port) == ("8.4", 3306)
 
 
 @pytest.mark.parametrize(
@@ -189,7 +198,12 @@ def test_database_defaults_and_engines():
         ({"engine_version": "latest"}, "database.engine_version", "version"),
         ({"instance_class": "t4g.micro"}, "database.instance_class", "db.t4g.micro"),
         ({"allocated_storage": 10}, "database.allocated_storage", "20 to 65536"),
-        ({"allocated_storage": 50, "max_allocated_storage": 40}, "database.max_allocated_storage", "from 51"),
+        ({"allocated_storage": 50, "max_allocated_storage": 40}, "database.max_allocated_storage", "from 55"),
+        ({"allocated_storage": 100, "max_allocated_storage": 105}, "database.max_allocated_storage", "from 110"),
+        ({"engine_version": "8.0"}, "database.engine_version", "PostgreSQL version from 13"),
+        ({"engine_version": "9.6"}, "database.engine_version", "PostgreSQL"),
+        ({"engine": "mysql", "engine_version": "16"}, "database.engine_version", "MySQL version 8.0 or 8.4"),
+        ({"engine": "mysql", "engine_version": "5.7"}, "database.engine_version", "MySQL"),
         ({"db_name": "1app"}, "database.db_name", "starting with a letter"),
         ({"username": "admin"}, "database.username", "admin"),
         ({"username": "postgres"}, "database.username", "postgres"),
@@ -228,6 +242,10 @@ def test_bastion_accepts_keys_and_cidrs():
         ({**BASTION, "allowed_cidrs": ["0.0.0.0/0"]}, "bastion.allowed_cidrs[0]", "0.0.0.0/0"),
         ({**BASTION, "allowed_cidrs": ["203.0.113.7/32", "::/0"]}, "bastion.allowed_cidrs[1]", "::/0"),
         ({**BASTION, "allowed_cidrs": ["203.0.113.7/24"]}, "bastion.allowed_cidrs[0]", "CIDRs"),
+        ({**BASTION, "allowed_cidrs": ["0.0.0.0/1", "128.0.0.0/1"]}, "bastion.allowed_cidrs[0]", "no broader than /8"),
+        ({**BASTION, "allowed_cidrs": ["2000::/3"]}, "bastion.allowed_cidrs[0]", "/32 (IPv6)"),
+        ({**BASTION, "public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5"}, "bastion.public_key", "OpenSSH"),
+        ({**BASTION, "public_key": SHORT_RSA}, "bastion.public_key", "OpenSSH"),
         ({**BASTION, "instance_type": "big"}, "bastion.instance_type", "instance type"),
         ({**BASTION, "alowed_cidrs": []}, "bastion.alowed_cidrs", "did you mean bastion.allowed_cidrs"),
     ],
@@ -252,3 +270,24 @@ def test_component_names_that_aws_would_refuse(name):
 
 def test_component_names_accepted():
     assert validate_name("web") == "web" and validate_name("checkout-eu-1") == "checkout-eu-1"
+
+
+def test_keys_of_each_type_are_parsed_whole():
+    def key(*parts: bytes) -> str:
+        return base64.b64encode(b"".join(len(part).to_bytes(4, "big") + part for part in parts)).decode()
+
+    rsa = "ssh-rsa " + key(b"ssh-rsa", b"\x01\x00\x01", b"\x00" + b"\xc1" * 256)
+    ecdsa = "ecdsa-sha2-nistp256 " + key(b"ecdsa-sha2-nistp256", b"nistp256", b"\x04" + b"\x11" * 64)
+    for public_key in (rsa, ecdsa, PUBLIC_KEY):
+        bastion = validate({"bastion": {**BASTION, "public_key": public_key}}).bastion
+        assert bastion is not None and bastion.public_key == public_key.strip()
+
+
+@pytest.mark.parametrize("zones", [[["us-east-1a"], ["us-east-1b"]], [{"a": 1}, {"b": 2}], [1, 2]])
+def test_zone_lists_of_other_things_get_a_clear_error(zones):
+    rejects({"availability_zones": zones}, "availability_zones", accepted_text="Availability Zone names")
+
+
+@pytest.mark.parametrize("args", [["front_end"], "alb", 3])
+def test_args_that_are_not_a_mapping(args):
+    rejects(args, "args", accepted_text="TinyStackArgs")

@@ -6,12 +6,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import resolve_secret
+from tests.conftest import PUBLIC_KEY, resolve_secret
 from tinystack_component import TinyStackArgs, TinyStackArgsError
 from tinystack_component.args import validate
 from tinystack_component.config import CONFIG_KEYS, args_from_config, as_engine_passes_it, config_key_for
 
-KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHj3Q1z9"
+KEY = PUBLIC_KEY
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -117,18 +117,45 @@ def test_other_namespaces_are_ignored():
     assert args_from_config({"aws:region": "us-east-1", "pulumi:tags": "{}"}) == {}
 
 
-def test_secret_environment_stays_secret():
+def test_secret_environment_goes_to_secrets_manager_and_stays_secret():
     args = args_from_config(
-        {"tinystack:containerEnvironment": '{"API_KEY":"s3cr3t"}'}, {"tinystack:containerEnvironment"}
+        {
+            "tinystack:containerEnvironment": '{"API_KEY":"s3cr3t"}',
+            "tinystack:containerSecrets": '{"TOKEN":"t0k3n"}',
+        },
+        {"tinystack:containerEnvironment"},
     )
-    assert resolve_secret(args["container_environment"]["API_KEY"]) == ("s3cr3t", True)
+    assert "container_environment" not in args
+    assert resolve_secret(args["container_secrets"]["API_KEY"]) == ("s3cr3t", True)
+    assert resolve_secret(args["container_secrets"]["TOKEN"]) == ("t0k3n", False)
+
+
+def test_optional_keys_declared_with_their_unset_default_leave_the_field_to_the_component():
+    raw = {"tinystack:containerImage": "", "tinystack:maxCount": "0", "tinystack:availabilityZones": "[]"}
+    raw |= {"tinystack:appPath": "", "tinystack:certificateArn": "", "tinystack:containerCpu": "0"}
+    assert args_from_config(raw) == {}
+
+
+def test_numbers_set_with_path_reach_text_fields_as_written():
+    args = args_from_config(
+        {
+            "tinystack:database": '{"engine":"mysql","engineVersion":8.4,"allocatedStorage":30}',
+            "tinystack:containerEnvironment": '{"PORT":8080,"DEBUG":true}',
+            "tinystack:tags": '{"cost-center":1234}',
+        }
+    )
+    assert args["database"] == {"engine": "mysql", "engine_version": "8.4", "allocated_storage": 30}
+    assert args["container_environment"] == {"PORT": "8080", "DEBUG": "true"}
+    assert args["tags"] == {"cost-center": "1234"}
 
 
 def test_every_field_has_a_config_key():
     assert sorted(entry.field for entry in CONFIG_KEYS.values()) == sorted(TinyStackArgs.__annotations__)
 
 
-def test_pulumi_yaml_declares_every_scalar_key_with_the_component_defaults():
+def test_pulumi_yaml_declares_every_scalar_key_with_a_default():
+    """The engine makes a declared key without a default mandatory, so each has the component's default or the
+    config mapping's "not set" value."""
     declared = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["config"]
     defaults = validate({})
     for key, entry in CONFIG_KEYS.items():
@@ -137,8 +164,9 @@ def test_pulumi_yaml_declares_every_scalar_key_with_the_component_defaults():
             continue
         assert declared[key]["type"] == entry.kind, key
         assert declared[key]["description"], key
-        if "default" in declared[key]:
-            assert declared[key]["default"] == getattr(defaults, entry.field), key
+        expected = entry.unset if entry.unset is not None else getattr(defaults, entry.field)
+        assert declared[key]["default"] == expected, key
+    assert set(declared) == {key for key, entry in CONFIG_KEYS.items() if entry.kind != "object"}
 
 
 def stack_args(stack_name: str) -> dict:

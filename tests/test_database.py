@@ -5,7 +5,7 @@ import json
 import pulumi
 import pytest
 
-from tests.conftest import ISOLATED, T
+from tests.conftest import ISOLATED, PUBLIC_KEY, T
 from tinystack_component import DatabaseEngine
 from tinystack_component.database import final_snapshot_identifier, parameter_group_family
 
@@ -19,7 +19,7 @@ def test_no_database_unless_configured(build):
         assert stack.output(output) is None
 
 
-@pytest.mark.parametrize(("engine", "version", "port"), [("postgres", "16", 5432), ("mysql", "8.0", 3306)])
+@pytest.mark.parametrize(("engine", "version", "port"), [("postgres", "16", 5432), ("mysql", "8.4", 3306)])
 def test_database_is_hardened(build, engine, version, port):
     stack = build({"database": {"engine": engine}})
     db = stack.named("web-database").inputs
@@ -41,7 +41,7 @@ def test_database_is_hardened(build, engine, version, port):
     ("engine", "family", "parameter"),
     [
         ("postgres", "postgres16", {"name": "rds.force_ssl", "value": "1"}),
-        ("mysql", "mysql8.0", {"name": "require_secure_transport", "value": "ON"}),
+        ("mysql", "mysql8.4", {"name": "require_secure_transport", "value": "ON"}),
     ],
 )
 def test_parameter_group_forces_tls(build, engine, family, parameter):
@@ -97,7 +97,7 @@ def test_no_password_input_anywhere(build):
         {
             "database": {},
             "bastion": {
-                "public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHj3Q1z9",
+                "public_key": PUBLIC_KEY,
                 "allowed_cidrs": ["203.0.113.7/32"],
             },
         }
@@ -138,7 +138,7 @@ def test_execution_role_reads_only_that_one_secret(build):
     grant = stack.named("web-task-execution-read-db-secret")
     assert grant.inputs["role"] == stack.named("web-task-execution-role").id
     (statement,) = json.loads(grant.inputs["policy"])["Statement"]
-    assert statement == {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": SECRET_ARN}
+    assert statement == {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [SECRET_ARN]}
     secret_policies = [r for r in stack.of_type(T.ROLE_POLICY) if "secretsmanager" in r.inputs["policy"]]
     assert secret_policies == [grant]
     assert grant.urn in stack.named("web-task").options["dependencies"]

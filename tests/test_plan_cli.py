@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tinystack_component.plan import cli
 from tinystack_component.plan.project import SECRET_PLACEHOLDER, ProjectError, load_project
@@ -169,7 +170,7 @@ def test_declared_defaults_apply_under_the_project_namespace_and_the_stack_wins(
     assert project.config["tinystack:nat"] == "true"
     assert project.config["tinystack:tags"] == '{"team": "a"}'
     assert "tinystack:instanceType" in project.config
-    assert "tinystack:containerImage" not in project.config  # declared without a default
+    assert project.config["tinystack:containerImage"] == ""  # declared with its "not set" default
     assert project.config["tinystack:certificateArn"] == SECRET_PLACEHOLDER
     assert project.secret_keys == ["tinystack:certificateArn"]
 
@@ -221,3 +222,26 @@ def test_module_entry_point(in_root, tmp_path):
     assert done.returncode in (0, 1), done.stderr
     assert "Traceback" not in done.stderr
     assert json.loads(done.stdout)["diagram"] == str(tmp_path / "dev.md")
+
+
+def test_engine_checks_declared_types_before_the_program_runs(project_dir, capsys):
+    (project_dir / "Pulumi.typo.yaml").write_text("config:\n  tinystack:containerPort: eighty\n")
+    code, _, err = run(capsys, "--stack", "typo")
+    assert code == 2
+    assert "Stack 'typo' with configuration key 'containerPort' must be of type 'integer'" in err
+
+
+def test_a_declared_key_without_default_is_required_as_in_the_engine(project_dir, capsys):
+    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())
+    project["config"]["owner"] = {"type": "string", "description": "who runs it"}
+    (project_dir / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+    (project_dir / "Pulumi.s.yaml").write_text("config: {}\n")
+    code, _, err = run(capsys, "--stack", "s")
+    assert code == 2
+    assert "Stack 's' is missing configuration value 'owner'" in err
+
+
+def test_the_projects_own_declarations_need_nothing_from_a_stack(project_dir):
+    (project_dir / "Pulumi.empty.yaml").write_text("config: {}\n")
+    project = load_project(project_dir, "empty")
+    assert project.config["tinystack:containerImage"] == ""

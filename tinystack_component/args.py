@@ -45,7 +45,7 @@ class DatabaseArgs(TypedDict, total=False):
     engine: DatabaseEngine
     """`postgres` (default) or `mysql`."""
     engine_version: str
-    """Engine version. Default: 16 for PostgreSQL, 8.0 for MySQL."""
+    """Engine version. Default: 16 for PostgreSQL, 8.4 for MySQL."""
     instance_class: str
     """RDS instance class. Default: db.t4g.micro."""
     allocated_storage: int
@@ -94,6 +94,8 @@ class TinyStackArgs(TypedDict, total=False):
     """Memory in MiB for the container (hard limit). Default: 512."""
     container_environment: Mapping[str, pulumi.Input[str]]
     """Environment variables of the container. Names starting with DB_ are reserved for the database."""
+    container_secrets: Mapping[str, pulumi.Input[str]]
+    """Secret environment variables, kept in Secrets Manager and injected by ECS; never in the task definition."""
     vpc_cidr: str
     """IPv4 CIDR of the VPC, prefix /16 to /24. Default: 10.0.0.0/16."""
     availability_zones: list[str]
@@ -146,8 +148,23 @@ CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DB_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521")
+# Majors RDS offers: PostgreSQL 13 and later; MySQL 8.0 and 8.4 (8.0 has left standard support, 8.4 has not).
+ENGINE_VERSIONS = {
+    DatabaseEngine.POSTGRES: (
+        "16",
+        re.compile(r"^(1[3-9])(\.\d+)?$"),
+        "a PostgreSQL version from 13 to 19, such as 16 or 16.4",
+    ),
+    DatabaseEngine.MYSQL: (
+        "8.4",
+        re.compile(r"^8\.[04](\.\d+)?$"),
+        "a MySQL version 8.0 or 8.4, such as 8.4 or 8.0.39",
+    ),
+}
 RESERVED_DB_USERNAMES = frozenset({"admin", "root", "postgres", "rdsadmin", "rdsrepladmin", "mysql", "user", "public"})
 DB_ENVIRONMENT_PREFIX = "DB_"
+MIN_SSH_PREFIX_V4 = 8
+MIN_SSH_PREFIX_V6 = 32
 
 
 @dataclass(frozen=True)
@@ -187,6 +204,7 @@ class Settings:
     container_cpu: int
     container_memory: int
     container_environment: Mapping[str, pulumi.Input[str]]
+    container_secrets: Mapping[str, pulumi.Input[str]]
     vpc_cidr: str
     availability_zones: Optional[tuple[str, ...]]
     nat_instance_type: str
@@ -291,9 +309,11 @@ def _availability_zones(values: Mapping[str, Any]) -> Optional[tuple[str, ...]]:
     if value is None:
         return None
     accepted = "expected a list of 2 or 3 distinct Availability Zone names of one region, such as us-east-1a"
-    if not isinstance(value, (list, tuple)) or not 2 <= len(value) <= 3 or len(set(value)) != len(value):
+    if not isinstance(value, (list, tuple)) or not all(isinstance(zone, str) for zone in value):
         raise _fail("availability_zones", value, accepted)
-    if not all(isinstance(zone, str) and AVAILABILITY_ZONE.match(zone) for zone in value):
+    if not 2 <= len(value) <= 3 or len(set(value)) != len(value):
+        raise _fail("availability_zones", value, accepted)
+    if not all(AVAILABILITY_ZONE.match(zone) for zone in value):
         raise _fail("availability_zones", value, accepted)
     if len({zone[:-1] for zone in value}) != 1:
         raise _fail("availability_zones", value, accepted)
@@ -338,10 +358,10 @@ def _app_path(values: Mapping[str, Any]) -> Optional[str]:
     return value
 
 
-def _container_environment(values: Mapping[str, Any], has_database: bool) -> Mapping[str, Any]:
-    environment = _mapping(values, "container_environment")
+def _environment(values: Mapping[str, Any], key: str, has_database: bool) -> dict[str, Any]:
+    environment = _mapping(values, key)
     for name, value in environment.items():
-        path = f"container_environment.{name}"
+        path = f"{key}.{name}"
         if not isinstance(name, str) or not ENV_NAME.match(name):
             raise _fail(path, name, "expected a variable name of letters, digits and _, not starting with a digit")
         if has_database and name.startswith(DB_ENVIRONMENT_PREFIX):
@@ -349,6 +369,15 @@ def _container_environment(values: Mapping[str, Any], has_database: bool) -> Map
         if not (isinstance(value, str) or _is_output(value)):
             raise _fail(path, value, "expected a string value")
     return dict(environment)
+
+
+def _container_environments(values: Mapping[str, Any], has_database: bool) -> tuple[dict, dict]:
+    plain = _environment(values, "container_environment", has_database)
+    secret = _environment(values, "container_secrets", has_database)
+    both = sorted(set(plain) & set(secret))
+    if both:
+        raise _fail(f"container_secrets.{both[0]}", both[0], "a name is either in container_environment or here")
+    return plain, secret
 
 
 def _container_size(values: Mapping[str, Any], instance_type: str) -> tuple[int, int]:
@@ -400,12 +429,12 @@ def _database(values: Mapping[str, Any]) -> Optional[DatabaseSettings]:
     p = "database."
     _reject_unknown_keys(raw, DatabaseArgs, p)
     engine = _enum(raw, "engine", DatabaseEngine, DatabaseEngine.POSTGRES, p)
-    default_version = "16" if engine is DatabaseEngine.POSTGRES else "8.0"
-    engine_version = _str(
-        raw, "engine_version", default_version, re.compile(r"^\d+(\.\d+)*$"), "a version such as 16 or 8.0", p
-    )
+    default_version, version_rule, accepted_versions = ENGINE_VERSIONS[engine]
+    engine_version = _str(raw, "engine_version", default_version, version_rule, accepted_versions, p)
     allocated = _int(raw, "allocated_storage", 20, 20, 65536, p)
-    maximum = _int(raw, "max_allocated_storage", max(100, allocated * 2), allocated + 1, 65536, p)
+    # RDS refuses an autoscaling ceiling less than 10% above the allocated storage.
+    least = -(-allocated * 11 // 10)
+    maximum = _int(raw, "max_allocated_storage", min(max(100, allocated * 2), 65536), least, 65536, p)
     name_rule = "a name of letters, digits and _, starting with a letter, at most 63 characters"
     db_name = _str(raw, "db_name", "app", DB_IDENTIFIER, name_rule, p)
     if len(db_name) > 63:
@@ -443,18 +472,37 @@ def _public_key(raw: Mapping[str, Any]) -> str:
 
 
 def _key_blob_matches(key_type: str, blob: str) -> bool:
+    """The blob is the SSH wire format of a whole key of that type, not just a prefix (EC2 imports nothing less)."""
     try:
-        decoded = base64.b64decode(blob, validate=True)
+        fields = _ssh_fields(base64.b64decode(blob, validate=True))
     except ValueError:
         return False
-    length = int.from_bytes(decoded[:4], "big")
-    return decoded[4 : 4 + length] == key_type.encode()
+    if not fields or fields[0] != key_type.encode():
+        return False
+    if key_type == "ssh-ed25519":
+        return len(fields) == 2 and len(fields[1]) == 32
+    if key_type == "ssh-rsa":
+        return len(fields) == 3 and len(fields[2].lstrip(b"\0")) * 8 >= 2048
+    return len(fields) == 3 and fields[1] == key_type.rsplit("-", 1)[-1].encode()
+
+
+def _ssh_fields(data: bytes) -> list[bytes]:
+    """Length-prefixed strings, as RFC 4253 lays out public keys; raises ValueError when they do not add up."""
+    fields = []
+    while data:
+        length = int.from_bytes(data[:4], "big")
+        if len(data) < 4 + length:
+            raise ValueError("truncated key")
+        fields.append(data[4 : 4 + length])
+        data = data[4 + length :]
+    return fields
 
 
 def _allowed_cidrs(raw: Mapping[str, Any]) -> tuple[str, ...]:
     value = raw.get("allowed_cidrs")
     accepted = (
-        "expected a non-empty list of CIDRs such as 203.0.113.7/32; 0.0.0.0/0 and ::/0 would open SSH to everyone"
+        "expected a non-empty list of CIDRs such as 203.0.113.7/32, no broader than /8 (IPv4) or /32 (IPv6); "
+        "0.0.0.0/0 and ::/0 would open SSH to everyone"
     )
     if not isinstance(value, (list, tuple)) or not value:
         raise _fail("bastion.allowed_cidrs", value, accepted)
@@ -464,7 +512,8 @@ def _allowed_cidrs(raw: Mapping[str, Any]) -> tuple[str, ...]:
             network = ipaddress.ip_network(cidr, strict=True) if isinstance(cidr, str) else None
         except ValueError:
             network = None
-        if network is None or network.prefixlen == 0:
+        # Broad ranges add up to the whole internet (0.0.0.0/1 plus 128.0.0.0/1): SSH wants a narrow list.
+        if network is None or network.prefixlen < (MIN_SSH_PREFIX_V4 if network.version == 4 else MIN_SSH_PREFIX_V6):
             raise _fail(f"bastion.allowed_cidrs[{index}]", cidr, accepted)
         cidrs.append(str(network))
     return tuple(cidrs)
@@ -493,7 +542,7 @@ def _counts(values: Mapping[str, Any]) -> tuple[int, int]:
 
 
 COMPONENT_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
-RESERVED_NAME_PREFIXES = ("aws", "ecs", "fargate")
+RESERVED_NAME_PREFIXES = ("aws", "ecs", "fargate", "internal")
 
 
 def validate_name(name: Any) -> str:
@@ -504,13 +553,17 @@ def validate_name(name: Any) -> str:
         raise _fail("name", name, accepted)
     if name.startswith(RESERVED_NAME_PREFIXES):
         raise _fail(
-            "name", name, f"{accepted}, and not starting with {', '.join(RESERVED_NAME_PREFIXES)} (ECS reserves them)"
+            "name",
+            name,
+            f"{accepted}, and not starting with {', '.join(RESERVED_NAME_PREFIXES)} (ECS and ELB reserve them)",
         )
     return name
 
 
 def validate(args: Optional[Mapping[str, Any]]) -> Settings:
     """Check every field of `args` and resolve the defaults. Raises TinyStackArgsError on the first bad field."""
+    if args is not None and not isinstance(args, Mapping):
+        raise _fail("args", args, "expected TinyStackArgs or a dict with its keys")
     values: Mapping[str, Any] = {key: value for key, value in (args or {}).items() if value is not None}
     _reject_unknown_keys(values, TinyStackArgs, "")
     front_end = _enum(values, "front_end", FrontEnd, FrontEnd.ALB)
@@ -519,6 +572,7 @@ def validate(args: Optional[Mapping[str, Any]]) -> Settings:
     database = _database(values)
     app_path = _app_path(values)
     container_cpu, container_memory = _container_size(values, instance_type)
+    container_environment, container_secrets = _container_environments(values, database is not None)
     instance_count, max_count = _counts(values)
     health_check_path = _str(values, "health_check_path", "/", re.compile(r"^/\S{0,1023}$"), "a path starting with /")
     return Settings(
@@ -529,7 +583,8 @@ def validate(args: Optional[Mapping[str, Any]]) -> Settings:
         app_path=app_path,
         container_cpu=container_cpu,
         container_memory=container_memory,
-        container_environment=_container_environment(values, database is not None),
+        container_environment=container_environment,
+        container_secrets=container_secrets,
         vpc_cidr=_vpc_cidr(values),
         availability_zones=_availability_zones(values),
         nat_instance_type=_str(

@@ -33,6 +33,9 @@ class ConfigKey:
     field: str
     kind: str  # string, integer, boolean, array or object (the Pulumi.yaml type; object is not declarable there)
     nested: Optional[type] = None  # the TypedDict whose fields an object's camelCase keys map to
+    # The engine makes every key that Pulumi.yaml declares without a default mandatory, so optional keys are declared
+    # with this "not set" default ("", 0 or []), and a value equal to it leaves the field to the component.
+    unset: Any = None
 
     @property
     def key(self) -> str:
@@ -45,18 +48,19 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
         ConfigKey("front_end", "string"),
         ConfigKey("nat", "boolean"),
         ConfigKey("container_port", "integer"),
-        ConfigKey("container_image", "string"),
-        ConfigKey("app_path", "string"),
-        ConfigKey("container_cpu", "integer"),
-        ConfigKey("container_memory", "integer"),
+        ConfigKey("container_image", "string", unset=""),
+        ConfigKey("app_path", "string", unset=""),
+        ConfigKey("container_cpu", "integer", unset=0),
+        ConfigKey("container_memory", "integer", unset=0),
         ConfigKey("container_environment", "object"),
+        ConfigKey("container_secrets", "object"),
         ConfigKey("vpc_cidr", "string"),
-        ConfigKey("availability_zones", "array"),
+        ConfigKey("availability_zones", "array", unset=[]),
         ConfigKey("nat_instance_type", "string"),
         ConfigKey("instance_type", "string"),
         ConfigKey("instance_count", "integer"),
-        ConfigKey("max_count", "integer"),
-        ConfigKey("certificate_arn", "string"),
+        ConfigKey("max_count", "integer", unset=0),
+        ConfigKey("certificate_arn", "string", unset=""),
         ConfigKey("health_check_path", "string"),
         ConfigKey("database", "object", DatabaseArgs),
         ConfigKey("bastion", "object", BastionArgs),
@@ -112,8 +116,16 @@ def _nested(key: str, value: Mapping[str, Any], typed: type) -> dict[str, Any]:
     for name, item in value.items():
         if name not in known:
             raise _unknown_key(f"{key}.{name}", item, known)
-        converted[snake(name)] = item
+        field = snake(name)
+        converted[field] = _as_text(item) if typed.__annotations__[field] is str else item
     return converted
+
+
+def _as_text(value: Any) -> Any:
+    """`pulumi config set --path` stores 16 or 8.0 as numbers; a field that takes text gets them as written."""
+    if isinstance(value, (bool, int, float)):
+        return json.dumps(value)
+    return value
 
 
 def args_from_config(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) -> TinyStackArgs:
@@ -127,11 +139,19 @@ def args_from_config(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) 
         if entry is None:
             raise _unknown_key(key, raw_value, list(CONFIG_KEYS))
         value = _parse(key, raw_value, entry.kind)
+        if entry.unset is not None and value == entry.unset:
+            continue
         if entry.nested is not None:
             value = _nested(key, value, entry.nested)
+        elif entry.kind == "object":
+            value = {name: _as_text(item) for name, item in value.items()}
+        field = entry.field
         if f"{NAMESPACE}:{key}" in secret_keys:
             value = _keep_secret(entry, value)
-        args[entry.field] = value
+            if field == "container_environment":
+                # A secret environment goes to Secrets Manager, never into the task definition.
+                field = "container_secrets"
+        args[field] = {**args[field], **value} if field in args else value
     try:
         validate(args)
     except TinyStackArgsError as error:
@@ -141,7 +161,7 @@ def args_from_config(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) 
 
 def _keep_secret(entry: ConfigKey, value: Any) -> Any:
     """Secret config stays secret in state where the field accepts an Output."""
-    if entry.field == "container_environment":
+    if entry.field in ("container_environment", "container_secrets"):
         return {name: pulumi.Output.secret(item) for name, item in value.items()}
     if entry.field in ("container_image", "certificate_arn"):
         return pulumi.Output.secret(value)

@@ -5,7 +5,7 @@ The database tier hands it a `DatabaseConnection`: environment and secrets for t
 """
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -16,6 +16,7 @@ from .args import Settings
 from .compute import Cluster
 from .context import LOG_RETENTION_DAYS, StackContext
 from .roles import service_role
+from .secrets import store_app_secrets
 
 CONTAINER_NAME = "app"
 TASK_EXECUTION_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
@@ -67,14 +68,22 @@ def build_app(
         ctx.child("app-logs"), retention_in_days=LOG_RETENTION_DAYS, tags=ctx.tags("app-logs"), opts=ctx.opts()
     )
     execution_role = service_role(ctx, "task-execution-role", "ecs-tasks.amazonaws.com", [TASK_EXECUTION_ROLE_POLICY])
-    secret_policies = [_allow_reading_secret(ctx, execution_role, database.secret_arn)] if database else []
+    app_secrets = store_app_secrets(ctx, settings.container_secrets)
+    secret_policies = []
+    if database is not None:
+        # The one secret RDS manages for this database.
+        secret_policies.append(_allow_reading(ctx, execution_role, "db-secret", [database.secret_arn]))
+    if app_secrets:
+        secret_policies.append(_allow_reading(ctx, execution_role, "app-secrets", list(app_secrets.values())))
     task_definition = aws.ecs.TaskDefinition(
         ctx.child("task"),
         family=ctx.child("app"),
         requires_compatibilities=["EC2"],
         network_mode="bridge",
         execution_role_arn=execution_role.arn,
-        container_definitions=pulumi.Output.json_dumps([_container(settings, image, log_group.name, region, database)]),
+        container_definitions=pulumi.Output.json_dumps(
+            [_container(settings, image, log_group.name, region, database, app_secrets)]
+        ),
         tags=ctx.tags("task"),
         opts=ctx.opts(depends_on=secret_policies),
     )
@@ -89,12 +98,13 @@ def _container(
     log_group_name: pulumi.Output[str],
     region: str,
     database: Optional[DatabaseConnection],
+    app_secrets: Mapping[str, pulumi.Output[str]],
 ) -> dict[str, Any]:
     environment = dict(settings.container_environment)
-    secrets = []
+    secrets = [{"name": name, "valueFrom": arn} for name, arn in sorted(app_secrets.items())]
     if database is not None:
         environment |= {"DB_HOST": database.host, "DB_PORT": str(database.port), "DB_NAME": database.name}
-        secrets = [
+        secrets += [
             {"name": "DB_USERNAME", "valueFrom": database.secret_arn.apply(lambda arn: f"{arn}:username::")},
             {"name": "DB_PASSWORD", "valueFrom": database.secret_arn.apply(lambda arn: f"{arn}:password::")},
         ]
@@ -120,16 +130,18 @@ def _container(
     }
 
 
-def _allow_reading_secret(ctx: StackContext, role: aws.iam.Role, secret_arn: pulumi.Output[str]) -> aws.iam.RolePolicy:
-    # The one secret RDS manages for this database, and nothing else in Secrets Manager.
+def _allow_reading(
+    ctx: StackContext, role: aws.iam.Role, what: str, secret_arns: list[pulumi.Output[str]]
+) -> aws.iam.RolePolicy:
+    # These secrets and nothing else in Secrets Manager.
     return aws.iam.RolePolicy(
-        ctx.child("task-execution-read-db-secret"),
+        ctx.child(f"task-execution-read-{what}"),
         role=role.id,
-        policy=secret_arn.apply(
-            lambda arn: json.dumps(
+        policy=pulumi.Output.all(*secret_arns).apply(
+            lambda arns: json.dumps(
                 {
                     "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arn}],
+                    "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arns}],
                 }
             )
         ),

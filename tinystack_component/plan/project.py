@@ -42,10 +42,10 @@ def load_project(root: Path, stack: str) -> Project:
     name = str(project.get("name") or "")
     if not name:
         raise ProjectError(f"{root / 'Pulumi.yaml'} has no project name")
-    values = {
-        **declared_defaults(project.get("config") or {}, name),
-        **_namespaced(stack_file.get("config") or {}, name),
-    }
+    declared = project.get("config") or {}
+    stack_values = _namespaced(stack_file.get("config") or {}, name)
+    check_declared_types(declared, stack_values, name, stack)
+    values = {**declared_defaults(declared, name), **stack_values}
     secret_keys = sorted(key for key, value in values.items() if _has_secret(value))
     config = {key: as_engine_passes_it(_hide_secrets(value)) for key, value in values.items()}
     program = root / str(project.get("main") or ".") / "__main__.py"
@@ -63,6 +63,35 @@ def declared_defaults(declared: Mapping[str, Any], project_name: str) -> dict[st
         elif "value" in spec or "default" in spec:
             defaults[key] = spec.get("value", spec.get("default"))
     return defaults
+
+
+def check_declared_types(
+    declared: Mapping[str, Any], stack_values: Mapping[str, Any], project: str, stack: str
+) -> None:
+    """What the engine checks before it runs the program: a key declared without a default must be set, and a set
+    value must have the declared type. The messages are the engine's."""
+    for key, spec in sorted(_namespaced(declared, project).items()):
+        if not isinstance(spec, Mapping) or "type" not in spec:
+            continue
+        short = key.split(":", 1)[1] if key.startswith(f"{project}:") else key
+        if key not in stack_values:
+            if "default" not in spec and "value" not in spec:
+                raise ProjectError(f"Stack '{stack}' is missing configuration value '{short}'")
+            continue
+        if not _has_type(stack_values[key], spec["type"]):
+            raise ProjectError(f"Stack '{stack}' with configuration key '{short}' must be of type '{spec['type']}'")
+
+
+def _has_type(value: Any, type_name: str) -> bool:
+    if _is_secure(value):
+        return True
+    if type_name == "integer":
+        return not isinstance(value, bool) and (isinstance(value, int) or str(value).lstrip("-").isdigit())
+    if type_name == "boolean":
+        return isinstance(value, bool) or str(value) in ("true", "false")
+    if type_name == "array":
+        return isinstance(value, list)
+    return not isinstance(value, (Mapping, list))
 
 
 def _namespaced(values: Mapping[str, Any], project_name: str) -> dict[str, Any]:

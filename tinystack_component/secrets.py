@@ -1,0 +1,37 @@
+"""The app's secret environment variables, each kept in AWS Secrets Manager.
+
+ECS reads them with the task execution role when a task starts, so the values never appear in the task definition
+(where `ecs:DescribeTaskDefinition` would show them) and stay encrypted in Pulumi's state.
+"""
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_aws as aws
+
+from .context import StackContext
+
+# A deleted secret can be restored for this long, in case a config edit removed it by mistake.
+RECOVERY_WINDOW_DAYS = 7
+
+
+def store_app_secrets(ctx: StackContext, values: Mapping[str, pulumi.Input[str]]) -> dict[str, pulumi.Output[str]]:
+    """One secret per variable; returns each variable's secret ARN."""
+    arns = {}
+    for name, value in sorted(values.items()):
+        suffix = f"secret-{name}"
+        secret = aws.secretsmanager.Secret(
+            ctx.child(suffix),
+            description=f"{name} for the {ctx.name} app (TinyStack)",
+            recovery_window_in_days=RECOVERY_WINDOW_DAYS,
+            tags=ctx.tags(suffix),
+            opts=ctx.opts(),
+        )
+        aws.secretsmanager.SecretVersion(
+            ctx.child(f"{suffix}-value"),
+            secret_id=secret.id,
+            secret_string=pulumi.Output.secret(value),
+            opts=ctx.opts(),
+        )
+        arns[name] = secret.arn
+    return arns
