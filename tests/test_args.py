@@ -291,3 +291,13 @@ def test_zone_lists_of_other_things_get_a_clear_error(zones):
 @pytest.mark.parametrize("args", [["front_end"], "alb", 3])
 def test_args_that_are_not_a_mapping(args):
     rejects(args, "args", accepted_text="TinyStackArgs")
+
+
+def test_container_secrets():
+    settings = validate({"container_secrets": {"API_KEY": "x"}})
+    assert settings.container_secrets == {"API_KEY": "x"}
+    rejects(
+        {"container_secrets": {"API_KEY": "x"}, "container_environment": {"API_KEY": "y"}}, "container_secrets.API_KEY"
+    )
+    rejects({"container_secrets": {"DB_PASSWORD": "x"}, "database": {}}, "container_secrets.DB_PASSWORD")
+    rejects({"container_secrets": {"bad-name": "x"}}, "container_secrets.bad-name")

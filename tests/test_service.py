@@ -116,3 +116,32 @@ def test_no_secret_policy_without_a_database(build):
     stack = build()
     assert stack.maybe("web-task-execution-read-db-secret") is None
     assert json.loads(stack.named("web-task").inputs["containerDefinitions"])[0]["secrets"] == []
+
+
+def test_a_single_instance_stack_can_still_deploy(build):
+    service = build({"instance_count": 1, "max_count": 1}).named("web-service")
+    assert service.inputs["deploymentMinimumHealthyPercent"] == 0
+    assert build({"instance_count": 1}).named("web-service").inputs["deploymentMinimumHealthyPercent"] == 50
+
+
+def test_secret_variables_live_in_secrets_manager_not_in_the_task_definition(build):
+    stack = build({"container_secrets": {"API_KEY": "s3cr3t"}, "container_environment": {"MODE": "prod"}})
+    secret = stack.named("web-secret-API_KEY")
+    version = stack.named("web-secret-API_KEY-value")
+    assert version.inputs["secretId"] == secret.id
+    assert version.inputs["secretString"] == "s3cr3t"
+    assert "secretString" in version.options["secret_inputs"]
+    (container,) = stack.container_definitions()
+    assert container["secrets"] == [{"name": "API_KEY", "valueFrom": secret.outputs["arn"]}]
+    assert container["environment"] == [{"name": "MODE", "value": "prod"}]
+    assert "s3cr3t" not in stack.named("web-task").inputs["containerDefinitions"]
+    grant = stack.named("web-task-execution-read-app-secrets")
+    (statement,) = json.loads(grant.inputs["policy"])["Statement"]
+    assert statement["Resource"] == [secret.outputs["arn"]]
+    assert statement["Action"] == "secretsmanager:GetSecretValue"
+    assert grant.urn in stack.named("web-task").options["dependencies"]
+
+
+def test_no_secrets_manager_without_secret_variables(build):
+    stack = build()
+    assert not [r for r in stack.resources if r.type.startswith("aws:secretsmanager")]

@@ -83,3 +83,9 @@ def test_invokes_and_children_use_the_consumers_provider(build):
     for resource in recorded:
         if resource.type.startswith("aws:") and resource.type != "pulumi:providers:aws":
             assert resource.options["provider"].startswith(provider_ref.urn), resource.name
+
+
+def test_an_isolated_stack_refuses_an_image_from_another_region(build):
+    with pytest.raises(TinyStackArgsError, match="region us-east-1") as caught:
+        build({"nat": False, "container_image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"})
+    assert caught.value.field == "container_image"

@@ -614,3 +614,18 @@ def check_zones_in_region(zones: tuple[str, ...], region: str, *, looked_up: boo
     if foreign:
         raise _fail("availability_zones", list(zones), f"expected zones of the provider's region {region}")
     return zones[:3]
+
+
+def check_image_region(settings: Settings, region: str) -> None:
+    """Isolated subnets pull through this region's ECR endpoints: an image in another region is unreachable."""
+    image = settings.container_image
+    if settings.nat or not isinstance(image, str):
+        return
+    image_region = image.split(".dkr.ecr.", 1)[1].split(".", 1)[0]
+    if image_region != region:
+        raise _fail(
+            "container_image",
+            image,
+            f"with nat false the image must be in private ECR of the stack's region {region}; "
+            f"replicate it there or use app_path",
+        )

@@ -170,7 +170,8 @@ def _service(
         # The host port is static, so two tasks can never share an instance.
         placement_constraints=[{"type": "distinctInstance"}],
         # One task at a time is replaced during a rolling deploy; extra capacity is scaled in on demand.
-        deployment_minimum_healthy_percent=50,
+        # With room for a single instance, the old task must stop before the new one can take its host port.
+        deployment_minimum_healthy_percent=0 if settings.max_count == 1 else 50,
         deployment_maximum_percent=200,
         deployment_circuit_breaker={"enable": True, "rollback": True},
         # ECS accepts a grace period only for services behind a load balancer.

@@ -11,7 +11,15 @@ import pulumi_aws as aws
 
 from .alb import build_alb
 from .api_gateway import build_api_gateway
-from .args import FrontEnd, Settings, TinyStackArgs, check_zones_in_region, validate, validate_name
+from .args import (
+    FrontEnd,
+    Settings,
+    TinyStackArgs,
+    check_image_region,
+    check_zones_in_region,
+    validate,
+    validate_name,
+)
 from .bastion import Bastion, build_bastion
 from .compute import build_cluster
 from .context import StackContext
@@ -69,6 +77,7 @@ class TinyStack(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         ctx = StackContext(name=name, parent=self, user_tags=settings.tags)
         region, zones = self._region_and_zones(ctx, settings)
+        check_image_region(settings, region)
 
         network = build_network(ctx, settings, zones, region)
         groups = build_security_groups(ctx, network, settings)

@@ -96,7 +96,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
-        self.inputs[(args.typ, args.name)] = dict(args.inputs)
+        self.inputs[(args.typ, args.name)] = _unwrap_secrets(dict(args.inputs))
         resource_id = _fake_id(args.typ, args.name)
         computed = _computed_state(self.region, args.typ, args.name, args.inputs)
         if args.custom is False and args.typ.startswith("awsx:"):
@@ -186,6 +186,17 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 )
             )
         return response
+
+
+def _unwrap_secrets(value: Any) -> Any:
+    """Secret values as plain ones: `options["secret_inputs"]` keeps which inputs were secret."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            return _unwrap_secrets(value.get("value"))
+        return {key: _unwrap_secrets(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unwrap_secrets(item) for item in value]
+    return value
 
 
 def _secret_fields(properties: Any) -> list[str]:
