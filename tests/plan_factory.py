@@ -221,7 +221,13 @@ def _alb(fake: Fake, https: bool) -> None:
         fake.rule(f"web-allow-internet-to-alb-tcp-{port}-in", "alb", port, ingress=True, cidr=ANYWHERE)
     if https:
         fake.add(
-            listener, "web-listener-443", loadBalancerArn=arn, port=443.0, protocol="HTTPS", defaultActions=forward
+            listener,
+            "web-listener-443",
+            loadBalancerArn=arn,
+            port=443.0,
+            protocol="HTTPS",
+            sslPolicy="ELBSecurityPolicy-TLS13-1-2-2021-06",
+            defaultActions=forward,
         )
     else:
         fake.update("web-listener-80", defaultActions=forward)

@@ -53,7 +53,9 @@ def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
     assert all(set(row) == {"from", "to", "ports"} for row in plan["reachability"])
     assert all(set(row) == {"resource", "rule", "detail"} for row in plan["violations"])
     cost = plan["monthly_cost"]
-    assert set(cost) == {"total_usd", "items", "nat_gateway_alternative_usd", "price_date"}
+    assert set(cost) == {"total_usd", "items", "nat_gateway_alternative_usd", "price_date", "usage", "unpriced"}
+    assert cost["unpriced"] == []
+    assert all(set(item) == {"name", "usd", "unit"} for item in cost["usage"])
     assert cost["total_usd"] == pytest.approx(sum(item["usd"] for item in cost["items"]))
     assert cost["nat_gateway_alternative_usd"] > cost["total_usd"]
     assert any(item["name"] == "NAT instance tinystack-nat-instance (t4g.nano)" for item in cost["items"])
@@ -102,7 +104,7 @@ def test_prod_stack_serves_https_on_the_container_port(in_root, tmp_path, capsys
     code, plan, edges = rows(capsys, "prod", tmp_path)
     assert (code, plan["violations"]) == (0, [])
     assert edges[("internet", "load-balancer")] == ["80", "443"]
-    assert edges[("load-balancer", "container-instances")] == ["8080"]
+    assert edges[("load-balancer", "container-instances")] == ["80"]
     assert edges[("container-instances", "database")] == ["5432"]
     assert not [pair for pair in edges if pair[0] == "internet" and pair[1] != "load-balancer"]
     assert "bastion" not in {name for pair in edges for name in pair}

@@ -189,6 +189,22 @@ BROKEN = {
         "web-listener-80",
         "ELB.1",
     ),
+    "old-tls-policy": (
+        lambda f: f.update("web-listener-443", sslPolicy="ELBSecurityPolicy-2016-08"),
+        {},
+        "web-listener-443",
+        "ELB.17",
+    ),
+    "no-tls-policy": (lambda f: f.named("web-listener-443").inputs.pop("sslPolicy"), {}, "web-listener-443", "ELB.17"),
+    "ssh-from-two-halves": (
+        lambda f: [
+            f.rule(f"broken-ssh-half-{n}", "bastion", 22, ingress=True, cidr=cidr)
+            for n, cidr in enumerate(("0.0.0.0/1", "128.0.0.0/1"))
+        ],
+        {},
+        "broken-ssh-half-0",
+        "EC2.13",
+    ),
     "stage-no-logs": (
         lambda f: f.named("web-stage").inputs.pop("accessLogSettings"),
         {"front_end": "api"},

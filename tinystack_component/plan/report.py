@@ -2,7 +2,7 @@
 
 import textwrap
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
 from .cost import CostEstimate
@@ -89,6 +89,9 @@ def as_json(plan: PlanResult) -> dict[str, Any]:
             "items": [{"name": item.name, "usd": item.usd} for item in cost.items],
             "nat_gateway_alternative_usd": cost.nat_gateway_alternative_usd,
             "price_date": cost.price_date,
+            # Not in the total: usage-priced items, and anything the price table does not know.
+            "usage": [asdict(item) for item in cost.usage],
+            "unpriced": list(cost.unpriced),
         },
         "diagram": str(plan.diagram.markdown),
     }

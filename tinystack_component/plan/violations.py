@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..args import MIN_SSH_PREFIX_V4, MIN_SSH_PREFIX_V6
 from . import topology as t
 from .reachability import (
     BASTION,
@@ -35,7 +36,8 @@ from .recording import Recorded
 
 FRONT_END_ONLY = "only the front end is reachable from the internet, on 80 and 443"
 SSH_ONLY_BASTION = "SSH reaches only the bastion"
-SSH_FROM_ANYWHERE = "EC2.13 no SSH from 0.0.0.0/0 or ::/0"
+SSH_FROM_ANYWHERE = "EC2.13 no SSH from 0.0.0.0/0 or ::/0 (nor from ranges that add up to it)"
+MODERN_TLS = "ELB.17 HTTPS listeners use a TLS 1.3 policy"
 DATABASE_PORT_FROM_ANYWHERE = "EC2.19 no database port open to 0.0.0.0/0 or ::/0"
 DATABASE_ACCESS = "the database is reachable only from the containers and the bastion, on its port"
 ISOLATED_NO_ROUTE = "isolated subnets have no internet route"
@@ -79,6 +81,12 @@ def _world_cidrs(rule: Rule) -> list[str]:
     return [str(cidr) for cidr in rule.cidrs if str(cidr) in WORLD]
 
 
+def _broad_cidrs(rule: Rule) -> list[str]:
+    """Ranges the component itself refuses for SSH: a few of them cover the whole internet."""
+    limits = {4: MIN_SSH_PREFIX_V4, 6: MIN_SSH_PREFIX_V6}
+    return [str(cidr) for cidr in rule.cidrs if 0 < cidr.prefixlen < limits[cidr.version]]
+
+
 def _covers(rule: Rule, port: int) -> bool:
     return any(label_covers(label, port) for label in port_labels([rule.ports]))
 
@@ -115,7 +123,7 @@ def ssh_only_to_bastion(topology: Topology, edges: Sequence[Edge]) -> Iterator[V
 
 def ssh_not_from_anywhere(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
     for rule in topology.rules:
-        world = _world_cidrs(rule)
+        world = _world_cidrs(rule) + _broad_cidrs(rule)
         if rule.ingress and world and _covers(rule, SSH):
             yield Violation(rule.name, SSH_FROM_ANYWHERE, f"{_ports_text(rule)} from {', '.join(world)}")
 
@@ -258,6 +266,13 @@ def http_redirects_to_https(topology: Topology, edges: Sequence[Edge]) -> Iterat
                 yield Violation(listener.name, "ELB.1 HTTP redirects to HTTPS", f"{lb.name} serves HTTPS too")
 
 
+def https_uses_modern_tls(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
+    for listener in topology.of_type(*t.LISTENERS):
+        policy = str(listener.inputs.get("sslPolicy") or "")
+        if listener.inputs.get("protocol") == "HTTPS" and not policy.startswith("ELBSecurityPolicy-TLS13"):
+            yield Violation(listener.name, MODERN_TLS, f"sslPolicy is {policy or 'the default'}")
+
+
 def _is_https(listener: Recorded) -> bool:
     return listener.inputs.get("protocol") == "HTTPS" or int(listener.inputs.get("port") or 0) == 443
 
@@ -333,6 +348,7 @@ CHECKS: tuple[Callable[[Topology, Sequence[Edge]], Iterable[Violation]], ...] = 
     no_public_ip_on_launch,
     alb_drops_invalid_headers,
     http_redirects_to_https,
+    https_uses_modern_tls,
     api_access_logs,
     containers_unprivileged_and_logged,
     container_insights,
