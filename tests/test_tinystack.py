@@ -95,9 +95,9 @@ def test_invokes_and_children_use_the_consumers_provider(build, args, form):
         "getAvailabilityZones",
         "getParameter",
     }
+    assert len([r for r in recorded if r.type.startswith("aws:")]) > 50
     for invoke in build.mocks.invokes:
         assert invoke.provider.startswith(provider_ref.urn), invoke.token
-    children = [r for r in recorded if r.type.startswith("aws:") and r.type != "pulumi:providers:aws"]
-    assert len(children) > 50
-    for resource in children:
-        assert resource.options["provider"].startswith(provider_ref.urn), resource.name
+    for resource in recorded:
+        if resource.type.startswith("aws:") and resource.type != "pulumi:providers:aws":
+            assert resource.options["provider"].startswith(provider_ref.urn), resource.name
