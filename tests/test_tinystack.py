@@ -7,9 +7,8 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
+from tests.conftest import API_GATEWAY, BASTION, CERTIFICATE, ISOLATED
 from tinystack_component import TinyStack, TinyStackArgsError
-
-ISOLATED = {"nat": False, "container_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"}
 
 
 def test_type_token_and_signature():
@@ -70,14 +69,33 @@ def test_bad_args_fail_before_anything_is_registered(build):
     assert build.mocks.inputs == {}
 
 
-def test_invokes_and_children_use_the_consumers_provider(build):
+# Every kind of child and invoke: HTTPS listeners, database and bastion; API Gateway, endpoints and another engine.
+PROVIDER_CASES = {
+    "providers-map": ({"certificate_arn": CERTIFICATE, "database": {"engine": "postgres"}, "bastion": BASTION}, "map"),
+    "providers-list": ({**API_GATEWAY, **ISOLATED, "database": {"engine": "mysql"}}, "list"),
+    "provider": ({}, "provider"),
+}
+
+
+@pytest.mark.parametrize(("args", "form"), PROVIDER_CASES.values(), ids=PROVIDER_CASES.keys())
+def test_invokes_and_children_use_the_consumers_provider(build, args, form):
     def program():
         provider = aws.Provider("eu", region="eu-west-1")
-        return TinyStack("web", {}, pulumi.ResourceOptions(providers={"aws": provider}))
+        options = {
+            "map": pulumi.ResourceOptions(providers={"aws": provider}),
+            "list": pulumi.ResourceOptions(providers=[provider]),
+            "provider": pulumi.ResourceOptions(provider=provider),
+        }[form]
+        return TinyStack("web", args, options)
 
     _, recorded = build.program(program)
     provider_ref = next(r for r in recorded if r.name == "eu")
-    assert build.mocks.invokes
+    assert {invoke.token.rsplit(":", 1)[-1] for invoke in build.mocks.invokes} >= {
+        "getRegion",
+        "getAvailabilityZones",
+        "getParameter",
+    }
+    assert len([r for r in recorded if r.type.startswith("aws:")]) > 50
     for invoke in build.mocks.invokes:
         assert invoke.provider.startswith(provider_ref.urn), invoke.token
     for resource in recorded:

@@ -217,6 +217,8 @@ def record(
     monitor = RecordingMonitor(mocks)
     mocks.invokes = []
     mocks.inputs = {}
+    # A fresh root stack for every recording, as for every real program run: exports never carry over.
+    pulumi.runtime.reset_options()
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     holder: dict[str, Any] = {}
     pulumi.runtime.test(lambda: holder.setdefault("result", program()))()
