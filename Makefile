@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test lint typecheck format schema venv clean
+.PHONY: plan test lint typecheck format schema provider venv clean
 
 venv: $(STAMP)
 
@@ -42,5 +42,10 @@ format: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/python -m tinystack_component.schema
 
+# The component provider's virtualenv, for programs in other languages that use the local plugin in provider/.
+provider:
+	$(PYTHON) -m venv provider/venv
+	cd provider && venv/bin/python -m pip install --quiet -r requirements.txt
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build dist *.egg-info
+	rm -rf $(VENV) provider/venv .pytest_cache .ruff_cache .mypy_cache build dist *.egg-info

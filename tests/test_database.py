@@ -27,7 +27,9 @@ def test_database_is_hardened(build, engine, version, port):
     assert db["publiclyAccessible"] is False
     assert db["storageEncrypted"] is True
     assert db["manageMasterUserPassword"] is True
-    assert db["skipFinalSnapshot"] is False and db["finalSnapshotIdentifier"] == "web-test-final-snapshot"
+    subnet_group_name = stack.named("web-db-subnets").outputs["name"]
+    assert db["skipFinalSnapshot"] is False
+    assert db["finalSnapshotIdentifier"] == f"{subnet_group_name}-final-snapshot"
     assert db["copyTagsToSnapshot"] is True and db["autoMinorVersionUpgrade"] is True
     assert db["deletionProtection"] is True and db["backupRetentionPeriod"] == 7
     assert (db["instanceClass"], db["allocatedStorage"], db["storageType"]) == ("db.t4g.micro", 20, "gp3")
@@ -58,8 +60,9 @@ def test_parameter_group_family():
 
 
 def test_final_snapshot_identifier_is_valid_for_rds():
-    assert final_snapshot_identifier("Web_App", "prod") == "web-app-prod-final-snapshot"
-    assert final_snapshot_identifier("1st", "dev") == "db-1st-dev-final-snapshot"
+    assert final_snapshot_identifier("web-db-subnets-1a2b3c4") == "web-db-subnets-1a2b3c4-final-snapshot"
+    assert final_snapshot_identifier("Web_DB--subnets") == "web-db-subnets-final-snapshot"
+    assert final_snapshot_identifier("1st") == "db-1st-final-snapshot"
 
 
 def test_user_choices_reach_the_instance(build):

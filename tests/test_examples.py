@@ -359,7 +359,8 @@ def test_two_stacks_side_by_side_collide_nowhere(build):
     assert {name: who for name, who in owners.items() if len(who) > 1} == {}
     named = {who.split(".", 1)[1] for owners_of_name in owners.values() for who in owners_of_name}
     assert {"name", "family", "finalSnapshotIdentifier"} <= named, named
-    assert ("rds", "web-test-final-snapshot") in owners and ("rds", "api-test-final-snapshot") in owners
+    for stack in stacks:
+        assert ("rds", f"{stack}-db-subnets-1a2b3c4-final-snapshot") in owners
     assert ("servicediscovery", "api.internal") in owners
 
     # Name tags, what the console shows: none shared between the two stacks.

@@ -81,7 +81,7 @@ def test_wheel_holds_the_package_its_data_and_runtime_dependencies_only(wheel):
     requires = sorted(
         re.match(r"Requires-Dist: ([\w.-]+)", line)[1] for line in metadata.splitlines() if "Dist:" in line
     )
-    assert requires == ["pulumi", "pulumi-aws", "pulumi-awsx", "pyyaml"]
+    assert requires == ["pulumi", "pulumi-aws", "pulumi-awsx"]
 
 
 def test_wheel_installed_in_a_fresh_venv_constructs_a_tinystack(wheel, tmp_path):

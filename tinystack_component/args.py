@@ -51,7 +51,7 @@ class DatabaseArgs(TypedDict, total=False):
     allocated_storage: int
     """Initial gp3 storage in GiB, 20 to 65536. Default: 20."""
     max_allocated_storage: int
-    """Upper bound for storage autoscaling in GiB, above the allocated storage. Default: 100."""
+    """Storage autoscaling ceiling in GiB, 10% or more above allocated storage. Default: max(100, 2 x allocated)."""
     db_name: str
     """Name of the database created on the instance. Default: app."""
     username: str

@@ -8,7 +8,6 @@ that does not concern it; `deletion_protection` and the final snapshot guard aga
 import re
 from dataclasses import dataclass
 
-import pulumi
 import pulumi_aws as aws
 
 from .args import DatabaseEngine, DatabaseSettings
@@ -42,9 +41,11 @@ def parameter_group_family(engine: DatabaseEngine, version: str) -> str:
     return f"{engine.value}{major}"
 
 
-def final_snapshot_identifier(component_name: str, stack: str) -> str:
-    """Stable per component and stack; RDS wants letters, digits and single hyphens, starting with a letter."""
-    cleaned = re.sub(r"[^a-z0-9]+", "-", f"{component_name}-{stack}-final-snapshot".lower()).strip("-")
+def final_snapshot_identifier(subnet_group_name: str) -> str:
+    """Named after the DB subnet group, whose name Pulumi suffixes at random when it creates it: stable for the life
+    of the stack, and new after a destroy, so a second teardown never collides with the first one's snapshot. RDS
+    wants letters, digits and single hyphens, starting with a letter."""
+    cleaned = re.sub(r"[^a-z0-9]+", "-", f"{subnet_group_name}-final-snapshot".lower()).strip("-")
     return cleaned if cleaned[:1].isalpha() else f"db-{cleaned}"
 
 
@@ -81,7 +82,7 @@ def build_database(ctx: StackContext, settings: DatabaseSettings, network: Netwo
         deletion_protection=settings.deletion_protection,  # RDS.8
         backup_retention_period=settings.backup_retention_days,  # RDS.11
         skip_final_snapshot=False,
-        final_snapshot_identifier=final_snapshot_identifier(ctx.name, pulumi.get_stack()),
+        final_snapshot_identifier=subnet_group.name.apply(final_snapshot_identifier),
         copy_tags_to_snapshot=True,
         auto_minor_version_upgrade=True,
         enabled_cloudwatch_logs_exports=LOG_EXPORTS[settings.engine],
