@@ -7,6 +7,7 @@ engine's floats). Ids and ARNs are deliberately unlike the mocks' so the analysi
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, Optional
 
 from tinystack_component.plan.recording import Recorded
@@ -16,6 +17,7 @@ PUBLIC_SUBNETS = {"public-1": "10.0.192.0/20", "public-2": "10.0.208.0/20"}
 APP_SUBNETS = {"app-1": "10.0.0.0/18", "app-2": "10.0.64.0/18"}
 ADMIN_CIDR = "203.0.113.7/32"
 ANYWHERE = "0.0.0.0/0"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 APP_PORT = 8080
 DB_PORT = 5432
 NAT_ENI = "eni-0fedcba9876543210"
@@ -24,8 +26,22 @@ NAT_ENI = "eni-0fedcba9876543210"
 class Fake:
     """A growing list of Recorded resources, addressed by name."""
 
-    def __init__(self) -> None:
-        self.resources: list[Recorded] = []
+    def __init__(self, resources: Sequence[Recorded] = ()) -> None:
+        self.resources: list[Recorded] = list(resources)
+
+    def open_to_the_world(self, name: str, group_id: str, protocol: str = "-1", port: Optional[float] = None) -> None:
+        """A deliberately broken ingress rule: anything from 0.0.0.0/0 into the group."""
+        ports = {} if port is None else {"fromPort": port, "toPort": port}
+        self.add(INGRESS, name, securityGroupId=group_id, ipProtocol=protocol, cidrIpv4=ANYWHERE, **ports)
+
+    def route_app_1_to_the_igw(self) -> None:
+        self.add(
+            "aws:ec2/route:Route",
+            "broken-app-1-igw",
+            routeTableId=self.id("web-app-1-rt"),
+            destinationCidrBlock=ANYWHERE,
+            gatewayId=self.id("web-igw"),
+        )
 
     def add(self, typ: str, name: str, /, *, outputs: Optional[dict[str, Any]] = None, **inputs: Any) -> Recorded:
         number = len(self.resources) + 1
@@ -81,7 +97,7 @@ class Fake:
             peers["referencedSecurityGroupId"] = self.sg(peer)
         if prefix_list is not None:
             peers["prefixListId"] = prefix_list
-        typ = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule" if ingress else EGRESS
+        typ = INGRESS if ingress else EGRESS
         return self.add(typ, name, securityGroupId=self.sg(group), **_floats(ports), **peers)
 
     def allow_between(self, source: str, target: str, port: Optional[int]) -> None:

@@ -288,13 +288,6 @@ def test_real_isolated_stack_has_no_way_out(build):
 
 def test_real_stack_with_the_nat_group_opened_to_the_world(build):
     stack = build()
-    fake = Fake()
-    fake.resources = list(stack.resources)
-    fake.add(
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-        "broken-nat-from-anywhere",
-        securityGroupId=stack.named("web-nat-instance-sg").id,
-        ipProtocol="-1",
-        cidrIpv4=ANYWHERE,
-    )
+    fake = Fake(stack.resources)
+    fake.open_to_the_world("broken-nat-from-anywhere", stack.named("web-nat-instance-sg").id)
     assert pairs(fake)[("internet", "nat-instance")] == ("all",)

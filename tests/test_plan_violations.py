@@ -87,13 +87,7 @@ def _database_from_the_load_balancer(fake: Fake) -> None:
 
 def _app_route_to_igw(fake: Fake) -> None:
     fake.drop("web-app-1-default-route")
-    fake.add(
-        "aws:ec2/route:Route",
-        "broken-app-1-igw",
-        routeTableId=fake.id("web-app-1-rt"),
-        destinationCidrBlock=ANYWHERE,
-        gatewayId=fake.id("web-igw"),
-    )
+    fake.route_app_1_to_the_igw()
 
 
 def _isolated_with_nat_gateway(fake: Fake) -> None:
@@ -227,13 +221,7 @@ def test_each_breakage_is_reported(breakage, options, resource, rule):
 
 def test_a_route_to_an_igw_from_an_isolated_subnet_breaks_both_route_rules():
     fake = good_stack(nat=False)
-    fake.add(
-        "aws:ec2/route:Route",
-        "broken-app-1-igw",
-        routeTableId=fake.id("web-app-1-rt"),
-        destinationCidrBlock=ANYWHERE,
-        gatewayId=fake.id("web-igw"),
-    )
+    fake.route_app_1_to_the_igw()
     assert {v.rule for v in violations(fake.resources) if v.resource == "web-app-1"} == {
         APP_NO_IGW,
         ISOLATED_NO_ROUTE,
@@ -314,16 +302,7 @@ def test_violations_are_sorted_and_unique():
 
 def test_the_real_stack_with_a_broken_rule_is_reported(build):
     stack = build()
-    fake = Fake()
-    fake.resources = list(stack.resources)
-    fake.add(
-        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
-        "broken-nat-ssh-from-anywhere",
-        securityGroupId=stack.named("web-nat-instance-sg").id,
-        ipProtocol="tcp",
-        fromPort=22.0,
-        toPort=22.0,
-        cidrIpv4=ANYWHERE,
-    )
+    fake = Fake(stack.resources)
+    fake.open_to_the_world("broken-nat-ssh-from-anywhere", stack.named("web-nat-instance-sg").id, "tcp", 22.0)
     rules = {v.rule for v in violations(fake.resources) if v.resource == "broken-nat-ssh-from-anywhere"}
     assert rules == {FRONT_END_ONLY, SSH_FROM_ANYWHERE, SSH_ONLY_BASTION}
