@@ -51,3 +51,10 @@ def test_outputs_and_tunnel(build):
 
 def test_no_tunnel_without_a_database(build):
     assert build({"bastion": BASTION}).output("database_tunnel_command") is None
+
+
+def test_the_nat_instance_and_bastion_share_one_ami_lookup(build):
+    stack = build({"bastion": BASTION})
+    names = [i.args["name"] for i in stack.invokes if i.token == "aws:ssm/getParameter:getParameter"]
+    assert len(names) == len(set(names))
+    assert stack.named("web-bastion").inputs["ami"] == stack.named("web-nat-instance").inputs["ami"]

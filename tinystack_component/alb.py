@@ -30,7 +30,26 @@ def build_alb(ctx: StackContext, settings: Settings, network: Network, groups: S
         tags=ctx.tags("alb"),
         opts=ctx.opts(),
     )
-    target_group = aws.lb.TargetGroup(
+    target_group = _target_group(ctx, settings, network)
+    listeners = _listeners(ctx, settings, load_balancer, target_group)
+    scheme = "http" if settings.certificate_arn is None else "https"
+    return Exposure(
+        url=pulumi.Output.concat(f"{scheme}://", load_balancer.dns_name),
+        load_balancers=[
+            {
+                "target_group_arn": target_group.arn,
+                "container_name": CONTAINER_NAME,
+                "container_port": settings.container_port,
+            }
+        ],
+        # ECS refuses a target group that no listener uses yet.
+        depends_on=listeners,
+        load_balancer_dns_name=load_balancer.dns_name,
+    )
+
+
+def _target_group(ctx: StackContext, settings: Settings, network: Network) -> aws.lb.TargetGroup:
+    return aws.lb.TargetGroup(
         ctx.child("targets"),
         vpc_id=network.vpc.id,
         target_type="instance",
@@ -48,36 +67,27 @@ def build_alb(ctx: StackContext, settings: Settings, network: Network, groups: S
         tags=ctx.tags("targets"),
         opts=ctx.opts(),
     )
+
+
+def _listeners(
+    ctx: StackContext, settings: Settings, load_balancer: aws.lb.LoadBalancer, target_group: aws.lb.TargetGroup
+) -> list[aws.lb.Listener]:
+    """HTTP forwards; with a certificate, HTTP redirects (ELB.1) and HTTPS forwards on TLS 1.3 (ELB.17)."""
     forward: list[aws.lb.ListenerDefaultActionArgsDict] = [{"type": "forward", "target_group_arn": target_group.arn}]
-    listeners = [
-        _listener(ctx, load_balancer, HTTP, "HTTP", forward if settings.certificate_arn is None else _redirect())
+    if settings.certificate_arn is None:
+        return [_listener(ctx, load_balancer, HTTP, "HTTP", forward)]
+    return [
+        _listener(ctx, load_balancer, HTTP, "HTTP", _redirect()),
+        _listener(
+            ctx,
+            load_balancer,
+            HTTPS,
+            "HTTPS",
+            forward,
+            certificate_arn=settings.certificate_arn,
+            ssl_policy=TLS_POLICY,
+        ),
     ]
-    if settings.certificate_arn is not None:
-        listeners.append(
-            _listener(
-                ctx,
-                load_balancer,
-                HTTPS,
-                "HTTPS",
-                forward,
-                certificate_arn=settings.certificate_arn,
-                ssl_policy=TLS_POLICY,
-            )
-        )
-    scheme = "http" if settings.certificate_arn is None else "https"
-    return Exposure(
-        url=pulumi.Output.concat(f"{scheme}://", load_balancer.dns_name),
-        load_balancers=[
-            {
-                "target_group_arn": target_group.arn,
-                "container_name": CONTAINER_NAME,
-                "container_port": settings.container_port,
-            }
-        ],
-        # ECS refuses a target group that no listener uses yet.
-        depends_on=listeners,
-        load_balancer_dns_name=load_balancer.dns_name,
-    )
 
 
 def _redirect() -> list[aws.lb.ListenerDefaultActionArgsDict]:

@@ -34,26 +34,7 @@ ACCESS_LOG_FORMAT = json.dumps(
 
 
 def build_api_gateway(ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups) -> Exposure:
-    namespace = aws.servicediscovery.PrivateDnsNamespace(
-        ctx.child("namespace"),
-        name=f"{ctx.name}.internal",
-        vpc=network.vpc.id,
-        description="Tasks of the TinyStack service, for the API Gateway VPC link",
-        tags=ctx.tags("namespace"),
-        opts=ctx.opts(),
-    )
-    discovery = aws.servicediscovery.Service(
-        ctx.child("discovery"),
-        name=CONTAINER_NAME,
-        # API Gateway resolves Cloud Map services through SRV records only: they carry the host port.
-        dns_config={
-            "namespace_id": namespace.id,
-            "dns_records": [{"type": "SRV", "ttl": 10}],
-            "routing_policy": "MULTIVALUE",
-        },
-        tags=ctx.tags("discovery"),
-        opts=ctx.opts(),
-    )
+    discovery = _service_discovery(ctx, network)
     vpc_link = aws.apigatewayv2.VpcLink(
         ctx.child("vpc-link"),
         subnet_ids=network.app_subnet_ids,
@@ -90,6 +71,29 @@ def build_api_gateway(ctx: StackContext, settings: Settings, network: Network, g
             "container_port": settings.container_port,
         },
         api_endpoint=api.api_endpoint,
+    )
+
+
+def _service_discovery(ctx: StackContext, network: Network) -> aws.servicediscovery.Service:
+    namespace = aws.servicediscovery.PrivateDnsNamespace(
+        ctx.child("namespace"),
+        name=f"{ctx.name}.internal",
+        vpc=network.vpc.id,
+        description="Tasks of the TinyStack service, for the API Gateway VPC link",
+        tags=ctx.tags("namespace"),
+        opts=ctx.opts(),
+    )
+    return aws.servicediscovery.Service(
+        ctx.child("discovery"),
+        name=CONTAINER_NAME,
+        # API Gateway resolves Cloud Map services through SRV records only: they carry the host port.
+        dns_config={
+            "namespace_id": namespace.id,
+            "dns_records": [{"type": "SRV", "ttl": 10}],
+            "routing_policy": "MULTIVALUE",
+        },
+        tags=ctx.tags("discovery"),
+        opts=ctx.opts(),
     )
 
 

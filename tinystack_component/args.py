@@ -11,7 +11,7 @@ import difflib
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Optional, TypedDict
@@ -226,13 +226,18 @@ def _fail(path: str, value: Any, accepted: str) -> TinyStackArgsError:
     return TinyStackArgsError(path, value, accepted)
 
 
+def unknown_name(name: str, known: Sequence[str], prefix: str, noun: str) -> str:
+    """What to say about a name that is not one of `known`: the closest one, then the whole list."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    hint = f"did you mean {prefix}{close[0]}? " if close else ""
+    return f"{hint}known {noun}: {', '.join(known)}"
+
+
 def _reject_unknown_keys(values: Mapping[str, Any], typed: type, prefix: str) -> None:
     known = list(typed.__annotations__)
     for key in values:
         if key not in known:
-            close = difflib.get_close_matches(str(key), known, n=1)
-            hint = f"did you mean {prefix}{close[0]}? " if close else ""
-            raise _fail(prefix + str(key), values[key], f"{hint}known fields: {', '.join(known)}")
+            raise _fail(prefix + str(key), values[key], unknown_name(str(key), known, prefix, "fields"))
 
 
 def _bool(values: Mapping[str, Any], key: str, default: bool, prefix: str = "") -> bool:
@@ -242,10 +247,18 @@ def _bool(values: Mapping[str, Any], key: str, default: bool, prefix: str = "") 
     return value
 
 
-def _int(values: Mapping[str, Any], key: str, default: int, low: int, high: int, prefix: str = "") -> int:
+def _int(
+    values: Mapping[str, Any],
+    key: str,
+    default: int,
+    low: int,
+    high: int,
+    prefix: str = "",
+    unit: str = "a whole number",
+) -> int:
     value = _whole(values.get(key, default))
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _fail(prefix + key, value, f"expected a whole number from {low} to {high}")
+        raise _fail(prefix + key, value, f"expected {unit} from {low} to {high}")
     return value
 
 
@@ -383,13 +396,9 @@ def _container_environments(values: Mapping[str, Any], has_database: bool) -> tu
 def _container_size(values: Mapping[str, Any], instance_type: str) -> tuple[int, int]:
     capacity = container_capacity(instance_type)
     max_cpu, max_memory = capacity if capacity else (192 * 1024, 768 * 1024)
-    fits = f" to fit a {instance_type} instance" if capacity else ""
-    cpu = _whole(values.get("container_cpu", min(512, max_cpu)))
-    if isinstance(cpu, bool) or not isinstance(cpu, int) or not 128 <= cpu <= max_cpu:
-        raise _fail("container_cpu", cpu, f"expected CPU units from 128 to {max_cpu}{fits}")
-    memory = _whole(values.get("container_memory", min(512, max_memory)))
-    if isinstance(memory, bool) or not isinstance(memory, int) or not 64 <= memory <= max_memory:
-        raise _fail("container_memory", memory, f"expected MiB from 64 to {max_memory}{fits}")
+    fits = f" (to fit a {instance_type} instance)" if capacity else ""
+    cpu = _int(values, "container_cpu", min(512, max_cpu), 128, max_cpu, unit=f"CPU units{fits}")
+    memory = _int(values, "container_memory", min(512, max_memory), 64, max_memory, unit=f"MiB{fits}")
     return cpu, memory
 
 

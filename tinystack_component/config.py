@@ -5,16 +5,15 @@ mapping. Every error names the config key: a wrong type, an unknown key (with th
 such as `contanerPort` is never silently ignored), or a value the component refuses.
 """
 
-import difflib
 import json
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import pulumi
 
-from .args import BastionArgs, DatabaseArgs, TinyStackArgs, TinyStackArgsError, validate
+from .args import BastionArgs, DatabaseArgs, TinyStackArgs, TinyStackArgsError, unknown_name, validate
 
 NAMESPACE = "tinystack"
 
@@ -82,12 +81,10 @@ def _error(key: str, value: Any, kind: str) -> TinyStackArgsError:
     return TinyStackArgsError(snake(key.split(".")[-1]), value, _EXPECTED[kind].format(key=key), key)
 
 
-def _unknown_key(key: str, value: Any, known: Collection[str]) -> TinyStackArgsError:
+def _unknown_key(key: str, value: Any, known: Sequence[str]) -> TinyStackArgsError:
     leaf = key.rsplit(".", 1)[-1]
-    close = difflib.get_close_matches(leaf, list(known), n=1)
-    prefix = key[: -len(leaf)]
-    hint = f"did you mean tinystack:{prefix}{close[0]}? " if close else ""
-    return TinyStackArgsError(key, value, f"{hint}known keys: {', '.join(known)}", key)
+    prefix = f"{NAMESPACE}:{key[: -len(leaf)]}"
+    return TinyStackArgsError(key, value, unknown_name(leaf, known, prefix, "keys"), key)
 
 
 def _parse(key: str, raw: Any, kind: str) -> Any:

@@ -1,7 +1,7 @@
 """What every tier needs to create children the same way: names, parent and tags derived from the component."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -15,6 +15,8 @@ class StackContext:
     name: str
     parent: pulumi.Resource
     user_tags: Mapping[str, str]
+    # Invoke results by key, so tiers that need the same look-up (an AMI parameter) share one call.
+    lookups: dict[str, pulumi.Output[Any]] = field(default_factory=dict, compare=False)
 
     def child(self, suffix: str) -> str:
         """The logical name of a child: the component's name, then what the child is."""

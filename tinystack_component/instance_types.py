@@ -36,16 +36,15 @@ def architecture(instance_type: str) -> str:
 
 def vcpus_and_memory(instance_type: str) -> Optional[tuple[int, int]]:
     family, _, size = instance_type.partition(".")
-    if size not in _SIZES or family not in _BURSTABLE + _GENERAL + _COMPUTE:
+    if size not in _SIZES:
         return None
     vcpus, memory = _SIZES[size]
-    if family in _GENERAL and size != "nano":
-        memory = vcpus * 4096
-    if family in _COMPUTE and size != "nano":
-        memory = vcpus * 2048
-    if family not in _BURSTABLE and size in ("nano", "micro", "small", "medium"):
+    if family in _BURSTABLE:
+        return vcpus, memory
+    # General purpose and compute families start at large: 4 GiB and 2 GiB per vCPU.
+    if size in ("nano", "micro", "small", "medium") or family not in _GENERAL + _COMPUTE:
         return None
-    return vcpus, memory
+    return vcpus, vcpus * (4096 if family in _GENERAL else 2048)
 
 
 def container_capacity(instance_type: str) -> Optional[tuple[int, int]]:

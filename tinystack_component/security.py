@@ -157,8 +157,8 @@ def _rule(
     direction, rule_type = (
         ("in", aws.vpc.SecurityGroupIngressRule) if ingress else ("out", aws.vpc.SecurityGroupEgressRule)
     )
-    name = ctx.child(f"allow-{source}-to-{target}-{port.label}-{direction}")
-    rule_type(name, **endpoints, **port.rule_inputs(), tags={**ctx.user_tags, "Name": name}, opts=ctx.opts())
+    suffix = f"allow-{source}-to-{target}-{port.label}-{direction}"
+    rule_type(ctx.child(suffix), **endpoints, **port.rule_inputs(), tags=ctx.tags(suffix), opts=ctx.opts())
 
 
 def _cidr_inputs(cidr: str) -> CidrInputs:
