@@ -65,10 +65,6 @@ def node_id(name: str) -> str:
     return "n_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
-def _short(resource: Recorded) -> str:
-    return resource.name.removeprefix(f"{resource.parent_name}-")
-
-
 def placements(resources: Sequence[Recorded]) -> list[Placement]:
     """Every endpoint the stack has, with the subnets it occupies."""
     found: list[Placement] = []
@@ -155,7 +151,7 @@ def _subnet_boxes(resources: Sequence[Recorded]) -> dict[str, Box]:
     boxes = {}
     for subnet in t.of_type(resources, t.SUBNET):
         kind = "public" if subnet.id in public_ids else "app"
-        title = f"{kind} subnet {_short(subnet)} {subnet.inputs.get('cidrBlock', '')}".strip()
+        title = f"{kind} subnet {subnet.short_name} {subnet.inputs.get('cidrBlock', '')}".strip()
         boxes[subnet.id] = Box(f"g_{node_id(subnet.name).removeprefix('n_')}", title)
     return boxes
 

@@ -122,10 +122,6 @@ def _header(plan: PlanResult) -> list[str]:
     )
 
 
-def _short_name(resource: Recorded) -> str:
-    return resource.name.removeprefix(f"{resource.parent_name}-")
-
-
 def _resources(plan: PlanResult) -> list[str]:
     aws = _aws_resources(plan)
     components = [r for r in plan.resources if r.type.startswith("tinystack:")]
@@ -141,7 +137,7 @@ def _resources(plan: PlanResult) -> list[str]:
 def _tier_rows(members: Sequence[Recorded]) -> list[str]:
     by_type: dict[str, list[str]] = {}
     for resource in _in_order(members):
-        by_type.setdefault(resource.type.rsplit(":", 1)[-1], []).append(_short_name(resource))
+        by_type.setdefault(resource.type.rsplit(":", 1)[-1], []).append(resource.short_name)
     rows = []
     for kind, names in sorted(by_type.items()):
         lead = f"    {kind:<25}{len(names):>3}  "
