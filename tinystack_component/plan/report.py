@@ -28,7 +28,6 @@ _SERVICE_TIERS = {
 }
 _EC2_COMPUTE_TYPES = ("launchTemplate:",)
 _NAME_HINTS = (
-    ("bastion", "access"),
     ("nat", "network"),
     ("flow-log", "network"),
     ("endpoint", "network"),
