@@ -102,6 +102,10 @@ class PortRange:
         low, high = max(self.low, other.low), min(self.high, other.high)
         return PortRange(self.protocol, low, high) if self.protocol == other.protocol and low <= high else None
 
+    def covers(self, tcp_port: int) -> bool:
+        """Whether a TCP connection to `tcp_port` gets through."""
+        return self.protocol == ALL or (self.protocol == "tcp" and self.low <= tcp_port <= self.high)
+
     @property
     def label(self) -> str:
         if self.protocol not in ("tcp", "udp"):

@@ -29,7 +29,6 @@ from .reachability import (
     Topology,
     explicitly_false,
     label_covers,
-    port_labels,
     truthy,
 )
 from .recording import Recorded
@@ -87,14 +86,6 @@ def _broad_cidrs(rule: Rule) -> list[str]:
     return [str(cidr) for cidr in rule.cidrs if 0 < cidr.prefixlen < limits[cidr.version]]
 
 
-def _covers(rule: Rule, port: int) -> bool:
-    return any(label_covers(label, port) for label in port_labels([rule.ports]))
-
-
-def _ports_text(rule: Rule) -> str:
-    return ", ".join(port_labels([rule.ports]))
-
-
 # --- who may reach whom ----------------------------------------------------------------------------------------------
 
 
@@ -124,8 +115,8 @@ def ssh_only_to_bastion(topology: Topology, edges: Sequence[Edge]) -> Iterator[V
 def ssh_not_from_anywhere(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
     for rule in topology.rules:
         world = _world_cidrs(rule) + _broad_cidrs(rule)
-        if rule.ingress and world and _covers(rule, SSH):
-            yield Violation(rule.name, SSH_FROM_ANYWHERE, f"{_ports_text(rule)} from {', '.join(world)}")
+        if rule.ingress and world and rule.ports.covers(SSH):
+            yield Violation(rule.name, SSH_FROM_ANYWHERE, f"{rule.ports.label} from {', '.join(world)}")
 
 
 def database_ports(topology: Topology) -> set[int]:
@@ -141,8 +132,8 @@ def database_ports_not_from_anywhere(topology: Topology, edges: Sequence[Edge]) 
     ports = database_ports(topology) | set(COMMON_DATABASE_PORTS)
     for rule in topology.rules:
         world = _world_cidrs(rule)
-        if rule.ingress and world and any(_covers(rule, port) for port in ports):
-            yield Violation(rule.name, DATABASE_PORT_FROM_ANYWHERE, f"{_ports_text(rule)} from {', '.join(world)}")
+        if rule.ingress and world and any(rule.ports.covers(port) for port in ports):
+            yield Violation(rule.name, DATABASE_PORT_FROM_ANYWHERE, f"{rule.ports.label} from {', '.join(world)}")
 
 
 def database_access(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
