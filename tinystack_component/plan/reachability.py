@@ -42,6 +42,12 @@ class Edge:
     sources: tuple[str, ...] = ()
     resources: tuple[str, ...] = ()
 
+    @property
+    def ports_text(self) -> str:
+        """`80, 443`, with `from <cidrs>` when the internet is the source."""
+        ports = ", ".join(self.ports)
+        return f"{ports} from {', '.join(self.sources)}" if self.source == INTERNET and self.sources else ports
+
 
 def find_edges(resources: Sequence[Recorded]) -> list[Edge]:
     """Every (source, target) endpoint pair that can open a connection, with the ports, sorted."""
@@ -64,7 +70,7 @@ def find_edges(resources: Sequence[Recorded]) -> list[Edge]:
 
 def format_table(edges: Sequence[Edge], width: int = 80) -> str:
     """`from → to : ports` rows, aligned, with long port lists wrapped to `width` columns."""
-    rows = [("from", "to", "ports"), *((edge.source, edge.target, _ports_text(edge)) for edge in edges)]
+    rows = [("from", "to", "ports"), *((edge.source, edge.target, edge.ports_text) for edge in edges)]
     left = max(len(row[0]) for row in rows)
     middle = max(len(row[1]) for row in rows)
     indent = left + middle + 6
@@ -74,11 +80,6 @@ def format_table(edges: Sequence[Edge], width: int = 80) -> str:
         lines.append(f"{source:<{left}} → {target:<{middle}} : {wrapped[0]}".rstrip())
         lines.extend(" " * indent + more for more in wrapped[1:])
     return "\n".join(lines)
-
-
-def _ports_text(edge: Edge) -> str:
-    ports = ", ".join(edge.ports)
-    return f"{ports} from {', '.join(edge.sources)}" if edge.source == INTERNET and edge.sources else ports
 
 
 # --- ports ---------------------------------------------------------------------------------------------------------

@@ -67,13 +67,9 @@ def find_violations(resources: Sequence[Recorded], edges: Sequence[Edge]) -> lis
     return sorted(set(found), key=lambda v: (v.resource, v.rule, v.detail))
 
 
-def _edge_text(edge: Edge) -> str:
-    sources = f" from {', '.join(edge.sources)}" if edge.source == INTERNET and edge.sources else ""
-    return f"{edge.source} → {edge.target}: {', '.join(edge.ports)}{sources}"
-
-
 def _edge_violation(edge: Edge, rule: str, why: str) -> Violation:
-    return Violation(", ".join(edge.resources) or edge.target, rule, f"{_edge_text(edge)} ({why})")
+    detail = f"{edge.source} → {edge.target}: {edge.ports_text} ({why})"
+    return Violation(", ".join(edge.resources) or edge.target, rule, detail)
 
 
 def _world_cidrs(rule: Rule) -> list[str]:
