@@ -62,6 +62,12 @@ def test_internet_facing_alb_is_hours_one_lcu_and_an_address_per_subnet():
     assert found["Public IPv4 addresses (3)"] == pytest.approx(1.5)
 
 
+def test_an_alb_declared_through_the_aws_alb_module_is_priced_the_same():
+    (balancer,) = alb(zones=3)
+    balancer.type = "aws:alb/loadBalancer:LoadBalancer"
+    assert items([*network(), balancer]) == items(network() + alb(zones=3))
+
+
 def test_internal_alb_has_no_public_addresses():
     (balancer,) = alb()
     balancer.inputs["internal"] = True

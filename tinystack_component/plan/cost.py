@@ -100,7 +100,7 @@ class _Estimator:
             self.gp3_gb += count * _template_volume_gb(template)
 
     def load_balancers(self) -> None:
-        for balancer in t.of_type(self.resources, t.LOAD_BALANCER):
+        for balancer in t.of_type(self.resources, *t.LOAD_BALANCERS):
             if balancer.inputs.get("loadBalancerType", "application") != "application":
                 self.unpriced.append(f"{balancer.name}: only application load balancers are priced")
                 continue
@@ -108,7 +108,7 @@ class _Estimator:
             self.add(f"Application Load Balancer {balancer.name} (hours + {ASSUMED_ALB_LCUS} LCU)", hourly * self.hours)
             if not balancer.inputs.get("internal"):
                 self.public_ipv4 += len(balancer.inputs.get("subnets") or [])
-        if t.of_type(self.resources, t.LOAD_BALANCER):
+        if t.of_type(self.resources, *t.LOAD_BALANCERS):
             self.assumptions.append(f"ALB: {ASSUMED_ALB_LCUS} LCU on average; one public IPv4 address per subnet.")
 
     def interface_endpoints(self) -> None:

@@ -68,7 +68,7 @@ def node_id(name: str) -> str:
 def placements(resources: Sequence[Recorded]) -> list[Placement]:
     """Every endpoint the stack has, with the subnets it occupies."""
     found: list[Placement] = []
-    for balancer in t.of_type(resources, t.LOAD_BALANCER):
+    for balancer in t.of_type(resources, *t.LOAD_BALANCERS):
         scheme = "internal" if balancer.inputs.get("internal") else "internet-facing"
         subnets = tuple(balancer.inputs.get("subnets") or ())
         found.append(Placement("load-balancer", ("Application Load Balancer", scheme), "ALB node", subnets))

@@ -338,7 +338,7 @@ class Topology:
         self.members = sorted(self._members(), key=lambda member: (member.endpoint, member.name))
 
     def of_type(self, *types: str) -> list[Recorded]:
-        return [resource for resource in self.resources if resource.type in types]
+        return t.of_type(self.resources, *types)
 
     def _subnet_routes(self) -> dict[str, list[Route]]:
         tables = routes_by_table(self.resources)

@@ -43,8 +43,8 @@ EBS_VOLUME = "aws:ebs/volume:Volume"
 EBS_DEFAULT_ENCRYPTION = "aws:ebs/encryptionByDefault:EncryptionByDefault"
 
 
-def of_type(resources: Iterable[Recorded], token: str) -> list[Recorded]:
-    return [resource for resource in resources if resource.type == token]
+def of_type(resources: Iterable[Recorded], *tokens: str) -> list[Recorded]:
+    return [resource for resource in resources if resource.type in tokens]
 
 
 def find_by_id(resources: Iterable[Recorded], resource_id: Any) -> Optional[Recorded]:
