@@ -17,6 +17,7 @@ from typing import Any, Optional, Union
 
 from . import topology as t
 from .recording import Recorded
+from .topology import explicitly_false, truthy
 
 INTERNET = "internet"
 LOAD_BALANCER = "load-balancer"
@@ -305,14 +306,6 @@ class Member:
     public_whatever_the_route: bool = False
 
 
-def truthy(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def explicitly_false(value: Any) -> bool:
-    return value is False or (isinstance(value, str) and value.lower() == "false")
-
-
 def _ids(*values: Any) -> frozenset[str]:
     found: set[str] = set()
     for value in values:
@@ -537,7 +530,7 @@ def _db_instance(topology: Topology, database: Recorded) -> Member:
 
 def _instance(topology: Topology, instance: Recorded) -> Member:
     inputs = instance.inputs
-    endpoint = NAT_INSTANCE if explicitly_false(inputs.get("sourceDestCheck")) else BASTION
+    endpoint = NAT_INSTANCE if t.is_nat_instance(instance) else BASTION
     subnets = _ids(inputs.get("subnetId"))
     asked = inputs.get("associatePublicIpAddress")
     public = (

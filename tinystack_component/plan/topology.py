@@ -59,8 +59,19 @@ def number(value: Any, default: float = 0.0) -> float:
         return default
 
 
+def truthy(value: Any) -> bool:
+    """True, or "true" as some nested inputs carry it."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def explicitly_false(value: Any) -> bool:
+    """False, or "false"; unlike `not truthy`, an absent value is not false (AWS defaults apply)."""
+    return value is False or (isinstance(value, str) and value.lower() == "false")
+
+
 def is_nat_instance(resource: Recorded) -> bool:
-    return resource.type == INSTANCE and resource.inputs.get("sourceDestCheck") is False
+    """An instance that forwards others' traffic: AWS checks source and destination unless told not to."""
+    return resource.type == INSTANCE and explicitly_false(resource.inputs.get("sourceDestCheck"))
 
 
 def nat_instances(resources: Sequence[Recorded]) -> list[Recorded]:

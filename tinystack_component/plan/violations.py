@@ -27,11 +27,10 @@ from .reachability import (
     Member,
     Rule,
     Topology,
-    explicitly_false,
     label_covers,
-    truthy,
 )
 from .recording import Recorded
+from .topology import explicitly_false, truthy
 
 FRONT_END_ONLY = "only the front end is reachable from the internet, on 80 and 443"
 SSH_ONLY_BASTION = "SSH reaches only the bastion"
