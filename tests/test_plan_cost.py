@@ -50,6 +50,15 @@ def test_container_instances_are_desired_capacity_times_the_template_type_with_t
     assert found["EBS gp3 volumes (90 GB)"] == pytest.approx(9.0)
 
 
+def test_a_group_naming_its_template_in_a_mixed_instances_policy_is_priced_the_same():
+    template, group = containers(count=3)
+    template.outputs["name"] = "web-container-instances-x"
+    del group.inputs["launchTemplate"]
+    spec = {"launchTemplateSpecification": {"launchTemplateName": "web-container-instances-x"}}
+    group.inputs["mixedInstancesPolicy"] = {"launchTemplate": spec}
+    assert items([template, group]) == items(containers(count=3))
+
+
 def test_a_template_without_a_volume_size_counts_the_ecs_ami_root_volume():
     template, group = containers(count=2)
     template.inputs["blockDeviceMappings"] = []

@@ -365,17 +365,8 @@ class Topology:
         )
 
     def launch_template_subnets(self, template: Recorded) -> set[str]:
-        names = {template.id, template.outputs.get("name"), template.inputs.get("name")} - {None}
-        subnets: set[str] = set()
-        for group in self.of_type(t.AUTOSCALING_GROUP):
-            spec = group.inputs.get("launchTemplate") or {}
-            mixed = ((group.inputs.get("mixedInstancesPolicy") or {}).get("launchTemplate") or {}).get(
-                "launchTemplateSpecification"
-            ) or {}
-            used = {spec.get("id"), spec.get("name"), mixed.get("launchTemplateId"), mixed.get("launchTemplateName")}
-            if names & used:
-                subnets.update(group.inputs.get("vpcZoneIdentifiers") or [])
-        return subnets
+        groups = t.groups_launching(template, self.resources)
+        return {subnet for group in groups for subnet in group.inputs.get("vpcZoneIdentifiers") or []}
 
     def db_subnet_group_subnets(self, name: Any) -> set[str]:
         return set(t.subnet_group_subnets(self.resources, name))

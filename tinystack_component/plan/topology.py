@@ -47,10 +47,6 @@ def of_type(resources: Iterable[Recorded], *tokens: str) -> list[Recorded]:
     return [resource for resource in resources if resource.type in tokens]
 
 
-def find_by_id(resources: Iterable[Recorded], resource_id: Any) -> Optional[Recorded]:
-    return next((resource for resource in resources if resource.id and resource.id == resource_id), None)
-
-
 def number(value: Any, default: float = 0.0) -> float:
     """Numbers arrive as floats from the engine, or as strings in some nested inputs (launch template EBS)."""
     try:
@@ -114,9 +110,22 @@ def zones(subnets: Iterable[Recorded]) -> list[str]:
     return sorted({subnet.inputs["availabilityZone"] for subnet in subnets if subnet.inputs.get("availabilityZone")})
 
 
+def launches(group: Recorded, template: Recorded) -> bool:
+    """Whether an autoscaling group starts the template, named by id or name, itself or in a mixed instances policy."""
+    spec = group.inputs.get("launchTemplate") or {}
+    mixed_policy = (group.inputs.get("mixedInstancesPolicy") or {}).get("launchTemplate") or {}
+    mixed = mixed_policy.get("launchTemplateSpecification") or {}
+    used = {spec.get("id"), spec.get("name"), mixed.get("launchTemplateId"), mixed.get("launchTemplateName")}
+    names = {template.id, template.outputs.get("name"), template.inputs.get("name")}
+    return bool((used & names) - {None, ""})
+
+
 def launch_template_of(group: Recorded, resources: Sequence[Recorded]) -> Optional[Recorded]:
-    reference = group.inputs.get("launchTemplate") or {}
-    return find_by_id(of_type(resources, LAUNCH_TEMPLATE), reference.get("id"))
+    return next((template for template in of_type(resources, LAUNCH_TEMPLATE) if launches(group, template)), None)
+
+
+def groups_launching(template: Recorded, resources: Sequence[Recorded]) -> list[Recorded]:
+    return [group for group in of_type(resources, AUTOSCALING_GROUP) if launches(group, template)]
 
 
 def desired_capacity(group: Recorded) -> int:
