@@ -85,7 +85,7 @@ def placements(resources: Sequence[Recorded]) -> list[Placement]:
     for database in t.of_type(resources, t.DB_INSTANCE):
         layout = ", Multi-AZ" if database.inputs.get("multiAz") else ""
         lines = (f"RDS {database.inputs.get('engine', '')}".strip(), f"{database.inputs.get('instanceClass')}{layout}")
-        subnets = tuple(t.db_subnet_ids(database, resources))
+        subnets = tuple(t.subnet_group_subnets(resources, database.inputs.get("dbSubnetGroupName")))
         found.append(Placement("database", lines, "DB subnet", subnets, "cylinder"))
     found += _egress_and_access(resources)
     return found

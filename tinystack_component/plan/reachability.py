@@ -368,9 +368,6 @@ class Topology:
         groups = t.groups_launching(template, self.resources)
         return {subnet for group in groups for subnet in group.inputs.get("vpcZoneIdentifiers") or []}
 
-    def db_subnet_group_subnets(self, name: Any) -> set[str]:
-        return set(t.subnet_group_subnets(self.resources, name))
-
     # reachability --------------------------------------------------------------------------------------------------
 
     def networks(self, member: Member) -> tuple[IpNetwork, ...]:
@@ -511,7 +508,7 @@ def _ecs_service(topology: Topology, service: Recorded) -> Optional[Member]:
 
 def _db_instance(topology: Topology, database: Recorded) -> Member:
     inputs = database.inputs
-    subnets = _ids(list(topology.db_subnet_group_subnets(inputs.get("dbSubnetGroupName"))))
+    subnets = _ids(t.subnet_group_subnets(topology.resources, inputs.get("dbSubnetGroupName")))
     public = truthy(inputs.get("publiclyAccessible"))
     # RDS.2: a publicly accessible instance gets a public endpoint; count it reachable whatever the routes say.
     return Member(

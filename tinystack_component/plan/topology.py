@@ -132,12 +132,8 @@ def desired_capacity(group: Recorded) -> int:
     return int(number(group.inputs.get("desiredCapacity"), number(group.inputs.get("minSize"), 0)))
 
 
-def db_subnet_ids(database: Recorded, resources: Sequence[Recorded]) -> list[str]:
-    """The subnets of the database's subnet group, which it names by the group's name (or id)."""
-    return subnet_group_subnets(resources, database.inputs.get("dbSubnetGroupName"))
-
-
 def subnet_group_subnets(resources: Sequence[Recorded], group_name: Any) -> list[str]:
+    """The subnets of a DB subnet group, which a database names by the group's name (or id)."""
     for group in of_type(resources, DB_SUBNET_GROUP):
         if group_name and group_name in (group.id, group.outputs.get("name"), group.inputs.get("name")):
             return list(group.inputs.get("subnetIds") or [])
