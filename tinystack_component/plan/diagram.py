@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Optional
 
 from . import topology as t
-from .reachability import Edge
+from .reachability import Edge, ResourcesOrTopology, as_topology
 from .recording import Recorded
 
 INTERNET = "internet"
@@ -113,7 +113,8 @@ def _subnet_of(instance: Recorded) -> tuple[str, ...]:
     return (subnet,) if subnet else ()
 
 
-def layout(resources: Sequence[Recorded], edges: Sequence[Edge]) -> Layout:
+def layout(resources_or_topology: ResourcesOrTopology, edges: Sequence[Edge]) -> Layout:
+    resources = as_topology(resources_or_topology).resources
     subnet_boxes = _subnet_boxes(resources)
     vpc = Box("g_vpc", _vpc_title(resources), boxes=_zone_boxes(resources, subnet_boxes))
     members: list[tuple[str, str]] = []
@@ -248,7 +249,7 @@ def markdown(plan: Layout, stack: str) -> str:
 
 
 def write_diagram(
-    resources: Sequence[Recorded], edges: Sequence[Edge], stack: str, out_dir: Path = Path("plan")
+    resources: ResourcesOrTopology, edges: Sequence[Edge], stack: str, out_dir: Path = Path("plan")
 ) -> DiagramFiles:
     plan = layout(resources, edges)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -50,9 +50,9 @@ class Edge:
         return f"{ports} from {', '.join(self.sources)}" if self.source == INTERNET and self.sources else ports
 
 
-def find_edges(resources: Sequence[Recorded]) -> list[Edge]:
+def find_edges(resources: ResourcesOrTopology) -> list[Edge]:
     """Every (source, target) endpoint pair that can open a connection, with the ports, sorted."""
-    topology = Topology(resources)
+    topology = as_topology(resources)
     found: dict[tuple[str, str], Access] = {}
 
     def add(source: str, target: str, access: Access) -> None:
@@ -458,6 +458,14 @@ class Topology:
         return Access(
             frozenset({PortRange("tcp", 443, 443)}), frozenset({"0.0.0.0/0"}), frozenset(a.name for a in apis)
         )
+
+
+ResourcesOrTopology = Union[Topology, Sequence[Recorded]]
+"""What the analyses take: the recorded resources, or their Topology when the caller has indexed them already."""
+
+
+def as_topology(resources: ResourcesOrTopology) -> Topology:
+    return resources if isinstance(resources, Topology) else Topology(resources)
 
 
 def _overlaps(first: IpNetwork, second: IpNetwork) -> bool:

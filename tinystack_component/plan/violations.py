@@ -25,8 +25,10 @@ from .reachability import (
     VPC_LINK,
     Edge,
     Member,
+    ResourcesOrTopology,
     Rule,
     Topology,
+    as_topology,
     label_covers,
 )
 from .recording import Recorded
@@ -59,9 +61,9 @@ class Violation:
     detail: str
 
 
-def find_violations(resources: Sequence[Recorded], edges: Sequence[Edge]) -> list[Violation]:
+def find_violations(resources: ResourcesOrTopology, edges: Sequence[Edge]) -> list[Violation]:
     """Every breach, once each, sorted by resource, rule and detail."""
-    topology = Topology(resources)
+    topology = as_topology(resources)
     found = [violation for check in CHECKS for violation in check(topology, edges)]
     return sorted(set(found), key=lambda v: (v.resource, v.rule, v.detail))
 
