@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from tinystack_component.plan import diagram
+from tinystack_component.plan import topology as t
 from tinystack_component.plan.diagram import dot, layout, mermaid, write_diagram
 from tinystack_component.plan.reachability import Edge
 
@@ -70,6 +71,14 @@ def test_edge_endpoints_without_resources_still_get_a_node():
     text = mermaid(layout(network(), [Edge("internet", "bastion", ("22",))]))
     assert 'n_bastion["bastion"]' in text
     assert 'n_internet -->|"22"| n_bastion' in text
+
+
+def test_a_default_route_written_inside_the_route_table_makes_a_subnet_public():
+    resources = [r for r in network() if r.type != t.ROUTE]
+    (table,) = [r for r in resources if r.type == t.ROUTE_TABLE]
+    table.inputs["routes"] = [{"cidrBlock": "0.0.0.0/0", "gatewayId": "id:igw"}]
+    text = mermaid(layout(resources, []))
+    assert '["public subnet public-1 10.0.201.0/24"]' in subgraph(text, "us-east-1a")
 
 
 def test_empty_subnets_say_so():

@@ -68,7 +68,7 @@ def plan(root: Path, stack: str, out_dir: Path) -> PlanResult:
     violations = find_violations(topology, edges)
     diagram = write_diagram(topology, edges, stack, out_dir)
     price_region = load_prices()["region"]
-    return PlanResult(stack, project.region, resources, edges, violations, estimate(resources), diagram, price_region)
+    return PlanResult(stack, project.region, resources, edges, violations, estimate(topology), diagram, price_region)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -5,13 +5,13 @@ estimate follows what the program would create, not what the config says.
 """
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources as package_files
 from typing import Any, NamedTuple, Optional
 
 from . import topology as t
+from .reachability import ResourcesOrTopology, Topology, as_topology
 from .recording import Recorded
 
 # AL2023 AMIs ship an 8 GB root volume; the ECS-optimized AL2023 AMI ships 30 GB.
@@ -50,8 +50,9 @@ def load_prices() -> dict[str, Any]:
 
 
 class _Estimator:
-    def __init__(self, resources: Sequence[Recorded], prices: dict[str, Any]) -> None:
-        self.resources = resources
+    def __init__(self, topology: Topology, prices: dict[str, Any]) -> None:
+        self.topology = topology
+        self.resources = topology.resources
         self.prices = prices
         self.hours = prices["hours_per_month"]
         self.items: list[LineItem] = []
@@ -165,7 +166,7 @@ class _Estimator:
         instances = t.nat_instances(self.resources)
         if not instances:
             return None
-        zone_count = len(t.zones(t.public_subnets(self.resources)) or t.zones(t.of_type(self.resources, t.SUBNET)))
+        zone_count = len(t.zones(self.topology.public_subnets()) or t.zones(t.of_type(self.resources, t.SUBNET)))
         gateways = max(zone_count, 1) * (self.prices["nat_gateway_hour"] + self.prices["public_ipv4_hour"])
         self.assumptions.append(
             f"NAT gateway alternative: one per AZ with its own public IPv4 address, "
@@ -208,6 +209,6 @@ def _template_volume_gb(template: Recorded) -> float:
     return sum(sizes) or DEFAULT_CONTAINER_ROOT_GB
 
 
-def estimate(resources: Sequence[Recorded], prices: Optional[dict[str, Any]] = None) -> CostEstimate:
+def estimate(resources: ResourcesOrTopology, prices: Optional[dict[str, Any]] = None) -> CostEstimate:
     """The monthly estimate of a recorded stack: fixed line items and total, usage items, the NAT gateway variant."""
-    return _Estimator(resources, prices or load_prices()).estimate()
+    return _Estimator(as_topology(resources), prices or load_prices()).estimate()

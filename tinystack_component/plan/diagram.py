@@ -114,9 +114,11 @@ def _subnet_of(instance: Recorded) -> tuple[str, ...]:
 
 
 def layout(resources_or_topology: ResourcesOrTopology, edges: Sequence[Edge]) -> Layout:
-    resources = as_topology(resources_or_topology).resources
-    subnet_boxes = _subnet_boxes(resources)
-    vpc = Box("g_vpc", _vpc_title(resources), boxes=_zone_boxes(resources, subnet_boxes))
+    topology = as_topology(resources_or_topology)
+    resources = topology.resources
+    public_ids = {subnet.id for subnet in topology.public_subnets()}
+    subnet_boxes = _subnet_boxes(resources, public_ids)
+    vpc = Box("g_vpc", _vpc_title(resources), boxes=_zone_boxes(resources, subnet_boxes, public_ids))
     members: list[tuple[str, str]] = []
     placed = {INTERNET}
     for place in placements(resources):
@@ -147,8 +149,7 @@ def _vpc_title(resources: Sequence[Recorded]) -> str:
     return f"VPC {vpcs[0].inputs.get('cidrBlock', '')}".strip() if vpcs else "VPC"
 
 
-def _subnet_boxes(resources: Sequence[Recorded]) -> dict[str, Box]:
-    public_ids = {subnet.id for subnet in t.public_subnets(resources)}
+def _subnet_boxes(resources: Sequence[Recorded], public_ids: set[str]) -> dict[str, Box]:
     boxes = {}
     for subnet in t.of_type(resources, t.SUBNET):
         kind = "public" if subnet.id in public_ids else "app"
@@ -157,8 +158,7 @@ def _subnet_boxes(resources: Sequence[Recorded]) -> dict[str, Box]:
     return boxes
 
 
-def _zone_boxes(resources: Sequence[Recorded], subnet_boxes: dict[str, Box]) -> list[Box]:
-    public_ids = {subnet.id for subnet in t.public_subnets(resources)}
+def _zone_boxes(resources: Sequence[Recorded], subnet_boxes: dict[str, Box], public_ids: set[str]) -> list[Box]:
     zones: dict[str, Box] = {}
     subnets = sorted(t.of_type(resources, t.SUBNET), key=lambda subnet: (subnet.id not in public_ids, subnet.name))
     for subnet in subnets:

@@ -345,6 +345,13 @@ class Topology:
     def default_routes(self, member: Member) -> list[Route]:
         return [route for subnet in member.subnets for route in self.subnet_routes.get(subnet, []) if route.is_default]
 
+    def public_subnets(self) -> list[Recorded]:
+        """The subnets whose default route is an internet gateway."""
+        return [subnet for subnet in self.of_type(t.SUBNET) if self._routes_to_internet_gateway(subnet.id)]
+
+    def _routes_to_internet_gateway(self, subnet: str) -> bool:
+        return any(route.is_default and route.kind == INTERNET_GATEWAY for route in self.subnet_routes.get(subnet, []))
+
     # members -------------------------------------------------------------------------------------------------------
 
     def _members(self) -> Iterator[Member]:

@@ -86,26 +86,6 @@ def interface_endpoints(resources: Sequence[Recorded]) -> list[Recorded]:
     ]
 
 
-def public_subnets(resources: Sequence[Recorded]) -> list[Recorded]:
-    """Subnets whose route table sends traffic to an internet gateway (or that hand out public IPs)."""
-    gateway_ids = {gateway.id for gateway in of_type(resources, INTERNET_GATEWAY)}
-    routed_tables = {
-        route.inputs.get("routeTableId")
-        for route in of_type(resources, ROUTE)
-        if route.inputs.get("gatewayId") in gateway_ids
-    }
-    routed_subnets = {
-        association.inputs.get("subnetId")
-        for association in of_type(resources, ROUTE_TABLE_ASSOCIATION)
-        if association.inputs.get("routeTableId") in routed_tables
-    }
-    return [
-        subnet
-        for subnet in of_type(resources, SUBNET)
-        if subnet.id in routed_subnets or subnet.inputs.get("mapPublicIpOnLaunch") is True
-    ]
-
-
 def zones(subnets: Iterable[Recorded]) -> list[str]:
     return sorted({subnet.inputs["availabilityZone"] for subnet in subnets if subnet.inputs.get("availabilityZone")})
 
