@@ -124,6 +124,7 @@ def test_total_is_the_sum_of_the_line_items():
     result = estimate(network() + nat_instance() + containers() + alb() + database(), PRICES)
     assert result.total_usd == pytest.approx(sum(usd for _, usd in result.items))
     assert result.price_date == "2000-01-01"
+    assert result.price_region == "us-east-1"
 
 
 def test_nat_gateway_alternative_swaps_the_nat_instance_for_a_gateway_and_address_per_az():

@@ -17,7 +17,7 @@ from typing import Optional
 import pulumi
 
 from ..args import TinyStackArgsError
-from .cost import estimate, load_prices
+from .cost import estimate
 from .diagram import write_diagram
 from .project import Project, ProjectError, load_project
 from .reachability import Topology, find_edges
@@ -67,8 +67,7 @@ def plan(root: Path, stack: str, out_dir: Path) -> PlanResult:
     edges = find_edges(topology)
     violations = find_violations(topology, edges)
     diagram = write_diagram(topology, edges, stack, out_dir)
-    price_region = load_prices()["region"]
-    return PlanResult(stack, project.region, resources, edges, violations, estimate(topology), diagram, price_region)
+    return PlanResult(stack, project.region, resources, edges, violations, estimate(topology), diagram)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

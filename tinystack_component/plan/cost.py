@@ -40,6 +40,7 @@ class CostEstimate:
     total_usd: float
     nat_gateway_alternative_usd: Optional[float]
     price_date: str
+    price_region: str
     assumptions: list[str]
     unpriced: list[str] = field(default_factory=list)
 
@@ -194,7 +195,14 @@ class _Estimator:
         total = round(sum(item.usd for item in self.items), 2)
         alternative = self.nat_gateway_alternative(total)
         return CostEstimate(
-            self.items, self.usage, total, alternative, self.prices["price_date"], self.assumptions, self.unpriced
+            self.items,
+            self.usage,
+            total,
+            alternative,
+            self.prices["price_date"],
+            self.prices["region"],
+            self.assumptions,
+            self.unpriced,
         )
 
 

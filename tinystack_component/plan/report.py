@@ -48,7 +48,6 @@ class PlanResult:
     violations: list[Violation]
     cost: CostEstimate
     diagram: DiagramFiles
-    price_region: str = "us-east-1"
 
 
 def tier_of(resource: Recorded) -> str:
@@ -171,11 +170,11 @@ def _amount_row(label: str, usd: float) -> list[str]:
 
 def _cost(plan: PlanResult) -> list[str]:
     cost = plan.cost
-    lines = ["", f"Monthly cost estimate (USD, on-demand {plan.price_region} list prices of {cost.price_date})"]
+    lines = ["", f"Monthly cost estimate (USD, on-demand {cost.price_region} list prices of {cost.price_date})"]
     lines += [row for item in cost.items for row in _amount_row(item.name, item.usd)]
     lines += [f"  {'-' * 76}", *_amount_row("Total, fixed (an estimate, not a quote)", cost.total_usd)]
-    if plan.region != plan.price_region:
-        lines += _wrap(f"Prices are for {plan.price_region}; {plan.region} prices differ.", 2)
+    if plan.region != cost.price_region:
+        lines += _wrap(f"Prices are for {cost.price_region}; {plan.region} prices differ.", 2)
     if cost.usage:
         lines += ["  Usage-based, not in the total:"]
         lines += [
