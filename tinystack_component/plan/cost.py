@@ -64,6 +64,8 @@ class _Estimator:
         ]
         self.gp3_gb = 0.0
         self.public_ipv4 = 0
+        # What each NAT instance adds to the total, for the NAT gateway alternative to take out again.
+        self.nat_instances_usd: list[float] = []
 
     def add(self, name: str, usd: float) -> None:
         self.items.append(LineItem(name, round(usd, 2)))
@@ -77,16 +79,28 @@ class _Estimator:
     def instances(self) -> None:
         attached = {eip.inputs.get("instance") for eip in t.of_type(self.resources, t.EIP)}
         for instance in t.of_type(self.resources, t.INSTANCE):
-            kind = instance.inputs.get("instanceType", "")
-            price = self.hourly("ec2_instance_hour", kind, instance)
-            if price is not None:
-                role = "NAT instance" if t.is_nat_instance(instance) else "EC2 instance"
-                self.add(f"{role} {instance.name} ({kind})", price * self.hours)
+            monthly = self.instance_line(instance)
             self.gp3_gb += _root_volume_gb(instance)
+            if t.is_nat_instance(instance):
+                self.nat_instances_usd.append(monthly + self.nat_instance_extras(instance))
             # An EIP replaces the address the instance would get on launch, so it is counted once, as the EIP.
             if instance.inputs.get("associatePublicIpAddress") and instance.id not in attached:
                 self.public_ipv4 += 1
         self.public_ipv4 += len(t.of_type(self.resources, t.EIP))
+
+    def instance_line(self, instance: Recorded) -> float:
+        """Adds the instance's hours as a line item and returns them in USD (0 when its type has no price)."""
+        kind = instance.inputs.get("instanceType", "")
+        price = self.hourly("ec2_instance_hour", kind, instance)
+        if price is None:
+            return 0.0
+        role = "NAT instance" if t.is_nat_instance(instance) else "EC2 instance"
+        self.add(f"{role} {instance.name} ({kind})", price * self.hours)
+        return price * self.hours
+
+    def nat_instance_extras(self, nat: Recorded) -> float:
+        """Its public address and root volume, which the NAT gateways replace along with its hours."""
+        return self.prices["public_ipv4_hour"] * self.hours + _root_volume_gb(nat) * self.prices["ebs_gp3_gb_month"]
 
     def container_instances(self) -> None:
         for group in t.of_type(self.resources, t.AUTOSCALING_GROUP):
@@ -164,8 +178,7 @@ class _Estimator:
 
     def nat_gateway_alternative(self, total: float) -> Optional[float]:
         """The same stack with one NAT gateway (and its public IPv4 address) per AZ instead of the NAT instance."""
-        instances = t.nat_instances(self.resources)
-        if not instances:
+        if not self.nat_instances_usd:
             return None
         zone_count = len(t.zones(self.topology.public_subnets()) or t.zones(t.of_type(self.resources, t.SUBNET)))
         gateways = max(zone_count, 1) * (self.prices["nat_gateway_hour"] + self.prices["public_ipv4_hour"])
@@ -173,12 +186,7 @@ class _Estimator:
             f"NAT gateway alternative: one per AZ with its own public IPv4 address, "
             f"plus {self.prices['nat_gateway_gb']} USD per GB processed (not included)."
         )
-        return round(total - sum(self.nat_instance_monthly(nat) for nat in instances) + gateways * self.hours, 2)
-
-    def nat_instance_monthly(self, nat: Recorded) -> float:
-        hourly = self.prices["ec2_instance_hour"].get(nat.inputs.get("instanceType"), 0.0)
-        address = self.prices["public_ipv4_hour"]
-        return (hourly + address) * self.hours + _root_volume_gb(nat) * self.prices["ebs_gp3_gb_month"]
+        return round(total - sum(self.nat_instances_usd) + gateways * self.hours, 2)
 
     def estimate(self) -> CostEstimate:
         for step in (
