@@ -1,4 +1,4 @@
-"""Joins over recorded resources that the cost estimate and the diagram share.
+"""Resource types, predicates and joins over recorded resources that reachability, cost and the diagram share.
 
 Resources are joined by matching an input value against the referenced resource's `id` (or its `arn` output),
 never by the placeholder formats of the mocks.
@@ -68,14 +68,6 @@ def explicitly_false(value: Any) -> bool:
 def is_nat_instance(resource: Recorded) -> bool:
     """An instance that forwards others' traffic: AWS checks source and destination unless told not to."""
     return resource.type == INSTANCE and explicitly_false(resource.inputs.get("sourceDestCheck"))
-
-
-def nat_instances(resources: Sequence[Recorded]) -> list[Recorded]:
-    return [resource for resource in resources if is_nat_instance(resource)]
-
-
-def bastions(resources: Sequence[Recorded]) -> list[Recorded]:
-    return [resource for resource in of_type(resources, INSTANCE) if not is_nat_instance(resource)]
 
 
 def interface_endpoints(resources: Sequence[Recorded]) -> list[Recorded]:
