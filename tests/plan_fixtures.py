@@ -27,7 +27,13 @@ def network(zones: tuple[str, ...] = ("us-east-1a", "us-east-1b", "us-east-1c"))
         res(t.VPC, "web-vpc", cidrBlock="10.0.0.0/16"),
         res(t.INTERNET_GATEWAY, "web-igw", vpcId="id:vpc"),
         res("aws:ec2/routeTable:RouteTable", "web-public-rt", vpcId="id:vpc"),
-        res(t.ROUTE, "web-public-default-route", routeTableId="id:public-rt", gatewayId="id:igw"),
+        res(
+            t.ROUTE,
+            "web-public-default-route",
+            routeTableId="id:public-rt",
+            destinationCidrBlock="0.0.0.0/0",
+            gatewayId="id:igw",
+        ),
     ]
     for index, zone in enumerate(zones, start=1):
         found += [

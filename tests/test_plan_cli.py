@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tinystack_component.plan import cli
+from tinystack_component.plan import cli, reachability
 from tinystack_component.plan.project import SECRET_PLACEHOLDER, ProjectError, load_project
 from tinystack_component.plan.reachability import Edge
 from tinystack_component.plan.recording import Recorded
@@ -82,6 +82,19 @@ def test_text_over_the_dev_stack_fits_80_columns(in_root, tmp_path, capsys):
     ):
         assert expected in out
     assert code in (0, 1)
+
+
+def test_a_plan_indexes_the_resources_once(in_root, tmp_path, capsys, monkeypatch):
+    built = []
+    index = reachability.Topology.__init__
+
+    def counted(self, resources):
+        built.append(len(resources))
+        index(self, resources)
+
+    monkeypatch.setattr(reachability.Topology, "__init__", counted)
+    run(capsys, "--json", "--out", str(tmp_path))
+    assert len(built) == 1
 
 
 def rows(capsys, stack, out_dir):

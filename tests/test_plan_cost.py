@@ -50,6 +50,15 @@ def test_container_instances_are_desired_capacity_times_the_template_type_with_t
     assert found["EBS gp3 volumes (90 GB)"] == pytest.approx(9.0)
 
 
+def test_a_group_naming_its_template_in_a_mixed_instances_policy_is_priced_the_same():
+    template, group = containers(count=3)
+    template.outputs["name"] = "web-container-instances-x"
+    del group.inputs["launchTemplate"]
+    spec = {"launchTemplateSpecification": {"launchTemplateName": "web-container-instances-x"}}
+    group.inputs["mixedInstancesPolicy"] = {"launchTemplate": spec}
+    assert items([template, group]) == items(containers(count=3))
+
+
 def test_a_template_without_a_volume_size_counts_the_ecs_ami_root_volume():
     template, group = containers(count=2)
     template.inputs["blockDeviceMappings"] = []
@@ -60,6 +69,12 @@ def test_internet_facing_alb_is_hours_one_lcu_and_an_address_per_subnet():
     found = items(network() + alb(zones=3))
     assert found["Application Load Balancer web-alb (hours + 1 LCU)"] == pytest.approx(3.0)
     assert found["Public IPv4 addresses (3)"] == pytest.approx(1.5)
+
+
+def test_an_alb_declared_through_the_aws_alb_module_is_priced_the_same():
+    (balancer,) = alb(zones=3)
+    balancer.type = "aws:alb/loadBalancer:LoadBalancer"
+    assert items([*network(), balancer]) == items(network() + alb(zones=3))
 
 
 def test_internal_alb_has_no_public_addresses():
@@ -109,6 +124,7 @@ def test_total_is_the_sum_of_the_line_items():
     result = estimate(network() + nat_instance() + containers() + alb() + database(), PRICES)
     assert result.total_usd == pytest.approx(sum(usd for _, usd in result.items))
     assert result.price_date == "2000-01-01"
+    assert result.price_region == "us-east-1"
 
 
 def test_nat_gateway_alternative_swaps_the_nat_instance_for_a_gateway_and_address_per_az():

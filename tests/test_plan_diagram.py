@@ -7,6 +7,7 @@ import subprocess
 import pytest
 
 from tinystack_component.plan import diagram
+from tinystack_component.plan import topology as t
 from tinystack_component.plan.diagram import dot, layout, mermaid, write_diagram
 from tinystack_component.plan.reachability import Edge
 
@@ -58,6 +59,23 @@ def test_resources_spanning_subnets_have_a_node_in_each(stack):
     assert re.search(r"n_container_instances -\.- n_container_instances_web_app_1", text)
 
 
+def test_an_alb_declared_through_the_aws_alb_module_is_drawn_in_its_subnets():
+    (balancer,) = alb()
+    balancer.type = "aws:alb/loadBalancer:LoadBalancer"
+    text = mermaid(layout([*network(), balancer], EDGES))
+    assert 'n_load_balancer["Application Load Balancer<br/>internet-facing"]' in text
+    for index in (1, 2, 3):
+        assert '["ALB node"]' in subgraph(text, f"public subnet public-{index} 10.0.{200 + index}.0/24")
+
+
+def test_a_load_balancer_placed_by_subnet_mappings_is_drawn_in_those_subnets():
+    (balancer,) = alb()
+    balancer.inputs["subnetMappings"] = [{"subnetId": subnet} for subnet in balancer.inputs.pop("subnets")]
+    text = mermaid(layout([*network(), balancer], EDGES))
+    for index in (1, 2, 3):
+        assert '["ALB node"]' in subgraph(text, f"public subnet public-{index} 10.0.{200 + index}.0/24")
+
+
 def test_arrows_carry_the_ports_of_the_edges(stack):
     text = mermaid(layout(stack, EDGES))
     assert 'n_internet -->|"80"| n_load_balancer' in text
@@ -70,6 +88,14 @@ def test_edge_endpoints_without_resources_still_get_a_node():
     text = mermaid(layout(network(), [Edge("internet", "bastion", ("22",))]))
     assert 'n_bastion["bastion"]' in text
     assert 'n_internet -->|"22"| n_bastion' in text
+
+
+def test_a_default_route_written_inside_the_route_table_makes_a_subnet_public():
+    resources = [r for r in network() if r.type != t.ROUTE]
+    (table,) = [r for r in resources if r.type == t.ROUTE_TABLE]
+    table.inputs["routes"] = [{"cidrBlock": "0.0.0.0/0", "gatewayId": "id:igw"}]
+    text = mermaid(layout(resources, []))
+    assert '["public subnet public-1 10.0.201.0/24"]' in subgraph(text, "us-east-1a")
 
 
 def test_empty_subnets_say_so():

@@ -254,6 +254,21 @@ def test_label_covers(label, port, covered):
     assert label_covers(label, port) is covered
 
 
+@pytest.mark.parametrize(
+    ("ports", "covered"),
+    [
+        (PortRange("all"), True),
+        (PortRange("tcp", 22, 22), True),
+        (PortRange("tcp", 0, 1024), True),
+        (PortRange("tcp", 443, 443), False),
+        (PortRange("udp", 22, 22), False),
+        (PortRange("icmp"), False),
+    ],
+)
+def test_port_range_covers_a_tcp_port(ports, covered):
+    assert ports.covers(22) is covered
+
+
 def test_table_fits_80_columns():
     fake = good_stack()
     for number in range(12):

@@ -17,10 +17,10 @@ from typing import Optional
 import pulumi
 
 from ..args import TinyStackArgsError
-from .cost import estimate, load_prices
+from .cost import estimate
 from .diagram import write_diagram
 from .project import Project, ProjectError, load_project
-from .reachability import find_edges
+from .reachability import Topology, find_edges
 from .recording import Recorded, RecordingMocks, record
 from .report import PlanResult, as_json, as_text
 from .violations import find_violations
@@ -63,11 +63,11 @@ def record_stack(project: Project) -> list[Recorded]:
 def plan(root: Path, stack: str, out_dir: Path) -> PlanResult:
     project = load_project(root, stack)
     resources = record_stack(project)
-    edges = find_edges(resources)
-    violations = find_violations(resources, edges)
-    diagram = write_diagram(resources, edges, stack, out_dir)
-    price_region = load_prices()["region"]
-    return PlanResult(stack, project.region, resources, edges, violations, estimate(resources), diagram, price_region)
+    topology = Topology(resources)
+    edges = find_edges(topology)
+    violations = find_violations(topology, edges)
+    diagram = write_diagram(topology, edges, stack, out_dir)
+    return PlanResult(stack, project.region, resources, edges, violations, estimate(topology), diagram)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

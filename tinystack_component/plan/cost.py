@@ -5,13 +5,13 @@ estimate follows what the program would create, not what the config says.
 """
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources as package_files
 from typing import Any, NamedTuple, Optional
 
 from . import topology as t
+from .reachability import ResourcesOrTopology, Topology, as_topology
 from .recording import Recorded
 
 # AL2023 AMIs ship an 8 GB root volume; the ECS-optimized AL2023 AMI ships 30 GB.
@@ -40,6 +40,7 @@ class CostEstimate:
     total_usd: float
     nat_gateway_alternative_usd: Optional[float]
     price_date: str
+    price_region: str
     assumptions: list[str]
     unpriced: list[str] = field(default_factory=list)
 
@@ -50,8 +51,9 @@ def load_prices() -> dict[str, Any]:
 
 
 class _Estimator:
-    def __init__(self, resources: Sequence[Recorded], prices: dict[str, Any]) -> None:
-        self.resources = resources
+    def __init__(self, topology: Topology, prices: dict[str, Any]) -> None:
+        self.topology = topology
+        self.resources = topology.resources
         self.prices = prices
         self.hours = prices["hours_per_month"]
         self.items: list[LineItem] = []
@@ -62,6 +64,8 @@ class _Estimator:
         ]
         self.gp3_gb = 0.0
         self.public_ipv4 = 0
+        # What each NAT instance adds to the total, for the NAT gateway alternative to take out again.
+        self.nat_instances_usd: list[float] = []
 
     def add(self, name: str, usd: float) -> None:
         self.items.append(LineItem(name, round(usd, 2)))
@@ -75,16 +79,28 @@ class _Estimator:
     def instances(self) -> None:
         attached = {eip.inputs.get("instance") for eip in t.of_type(self.resources, t.EIP)}
         for instance in t.of_type(self.resources, t.INSTANCE):
-            kind = instance.inputs.get("instanceType", "")
-            price = self.hourly("ec2_instance_hour", kind, instance)
-            if price is not None:
-                role = "NAT instance" if t.is_nat_instance(instance) else "EC2 instance"
-                self.add(f"{role} {instance.name} ({kind})", price * self.hours)
+            monthly = self.instance_line(instance)
             self.gp3_gb += _root_volume_gb(instance)
+            if t.is_nat_instance(instance):
+                self.nat_instances_usd.append(monthly + self.nat_instance_extras(instance))
             # An EIP replaces the address the instance would get on launch, so it is counted once, as the EIP.
             if instance.inputs.get("associatePublicIpAddress") and instance.id not in attached:
                 self.public_ipv4 += 1
         self.public_ipv4 += len(t.of_type(self.resources, t.EIP))
+
+    def instance_line(self, instance: Recorded) -> float:
+        """Adds the instance's hours as a line item and returns them in USD (0 when its type has no price)."""
+        kind = instance.inputs.get("instanceType", "")
+        price = self.hourly("ec2_instance_hour", kind, instance)
+        if price is None:
+            return 0.0
+        role = "NAT instance" if t.is_nat_instance(instance) else "EC2 instance"
+        self.add(f"{role} {instance.name} ({kind})", price * self.hours)
+        return price * self.hours
+
+    def nat_instance_extras(self, nat: Recorded) -> float:
+        """Its public address and root volume, which the NAT gateways replace along with its hours."""
+        return self.prices["public_ipv4_hour"] * self.hours + _root_volume_gb(nat) * self.prices["ebs_gp3_gb_month"]
 
     def container_instances(self) -> None:
         for group in t.of_type(self.resources, t.AUTOSCALING_GROUP):
@@ -100,7 +116,7 @@ class _Estimator:
             self.gp3_gb += count * _template_volume_gb(template)
 
     def load_balancers(self) -> None:
-        for balancer in t.of_type(self.resources, t.LOAD_BALANCER):
+        for balancer in t.of_type(self.resources, *t.LOAD_BALANCERS):
             if balancer.inputs.get("loadBalancerType", "application") != "application":
                 self.unpriced.append(f"{balancer.name}: only application load balancers are priced")
                 continue
@@ -108,7 +124,7 @@ class _Estimator:
             self.add(f"Application Load Balancer {balancer.name} (hours + {ASSUMED_ALB_LCUS} LCU)", hourly * self.hours)
             if not balancer.inputs.get("internal"):
                 self.public_ipv4 += len(balancer.inputs.get("subnets") or [])
-        if t.of_type(self.resources, t.LOAD_BALANCER):
+        if t.of_type(self.resources, *t.LOAD_BALANCERS):
             self.assumptions.append(f"ALB: {ASSUMED_ALB_LCUS} LCU on average; one public IPv4 address per subnet.")
 
     def interface_endpoints(self) -> None:
@@ -162,21 +178,15 @@ class _Estimator:
 
     def nat_gateway_alternative(self, total: float) -> Optional[float]:
         """The same stack with one NAT gateway (and its public IPv4 address) per AZ instead of the NAT instance."""
-        instances = t.nat_instances(self.resources)
-        if not instances:
+        if not self.nat_instances_usd:
             return None
-        zone_count = len(t.zones(t.public_subnets(self.resources)) or t.zones(t.of_type(self.resources, t.SUBNET)))
+        zone_count = len(t.zones(self.topology.public_subnets()) or t.zones(t.of_type(self.resources, t.SUBNET)))
         gateways = max(zone_count, 1) * (self.prices["nat_gateway_hour"] + self.prices["public_ipv4_hour"])
         self.assumptions.append(
             f"NAT gateway alternative: one per AZ with its own public IPv4 address, "
             f"plus {self.prices['nat_gateway_gb']} USD per GB processed (not included)."
         )
-        return round(total - sum(self.nat_instance_monthly(nat) for nat in instances) + gateways * self.hours, 2)
-
-    def nat_instance_monthly(self, nat: Recorded) -> float:
-        hourly = self.prices["ec2_instance_hour"].get(nat.inputs.get("instanceType"), 0.0)
-        address = self.prices["public_ipv4_hour"]
-        return (hourly + address) * self.hours + _root_volume_gb(nat) * self.prices["ebs_gp3_gb_month"]
+        return round(total - sum(self.nat_instances_usd) + gateways * self.hours, 2)
 
     def estimate(self) -> CostEstimate:
         for step in (
@@ -193,7 +203,14 @@ class _Estimator:
         total = round(sum(item.usd for item in self.items), 2)
         alternative = self.nat_gateway_alternative(total)
         return CostEstimate(
-            self.items, self.usage, total, alternative, self.prices["price_date"], self.assumptions, self.unpriced
+            self.items,
+            self.usage,
+            total,
+            alternative,
+            self.prices["price_date"],
+            self.prices["region"],
+            self.assumptions,
+            self.unpriced,
         )
 
 
@@ -208,6 +225,6 @@ def _template_volume_gb(template: Recorded) -> float:
     return sum(sizes) or DEFAULT_CONTAINER_ROOT_GB
 
 
-def estimate(resources: Sequence[Recorded], prices: Optional[dict[str, Any]] = None) -> CostEstimate:
+def estimate(resources: ResourcesOrTopology, prices: Optional[dict[str, Any]] = None) -> CostEstimate:
     """The monthly estimate of a recorded stack: fixed line items and total, usage items, the NAT gateway variant."""
-    return _Estimator(resources, prices or load_prices()).estimate()
+    return _Estimator(as_topology(resources), prices or load_prices()).estimate()

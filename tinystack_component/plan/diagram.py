@@ -9,23 +9,37 @@ small node in each of its subnets.
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Literal, NamedTuple, Optional
 
 from . import topology as t
-from .reachability import Edge
+from .reachability import (
+    BASTION,
+    CONTAINER_INSTANCES,
+    DATABASE,
+    INTERNET,
+    LOAD_BALANCER,
+    NAT_INSTANCE,
+    VPC_ENDPOINTS,
+    VPC_LINK,
+    Edge,
+    Member,
+    ResourcesOrTopology,
+    Topology,
+    as_topology,
+)
 from .recording import Recorded
 
-INTERNET = "internet"
+Shape = Literal["box", "circle", "cylinder"]
 
 
 @dataclass(frozen=True)
 class Node:
     id: str
     lines: tuple[str, ...]
-    shape: str = "box"  # box, circle or cylinder
+    shape: Shape = "box"
 
 
 @dataclass
@@ -42,17 +56,28 @@ class Placement:
 
     endpoint: str
     lines: tuple[str, ...]
-    member: str  # label of its node in each subnet, when it spans several
+    subnet_node_label: str
     subnet_ids: tuple[str, ...]
-    shape: str = "box"
+    shape: Shape = "box"
+
+
+class DottedLine(NamedTuple):
+    endpoint_node_id: str
+    subnet_node_id: str
+
+
+class Arrow(NamedTuple):
+    source_node_id: str
+    target_node_id: str
+    ports: str
 
 
 @dataclass
 class Layout:
     vpc: Box
     outside: list[Node]
-    members: list[tuple[str, str]]  # (endpoint node id, member node id): dotted lines
-    arrows: list[tuple[str, str, str]]  # (from id, to id, label)
+    dotted_lines: list[DottedLine]
+    arrows: list[Arrow]
 
 
 @dataclass(frozen=True)
@@ -65,80 +90,113 @@ def node_id(name: str) -> str:
     return "n_" + re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
 
 
-def _short(resource: Recorded) -> str:
-    return resource.name.removeprefix(f"{resource.parent_name}-")
+# What an endpoint's node says -----------------------------------------------------------------------------------
+
+Lines = Callable[[Topology, list[Recorded]], tuple[str, ...]]
 
 
-def placements(resources: Sequence[Recorded]) -> list[Placement]:
-    """Every endpoint the stack has, with the subnets it occupies."""
-    found: list[Placement] = []
-    for balancer in t.of_type(resources, t.LOAD_BALANCER):
-        scheme = "internal" if balancer.inputs.get("internal") else "internet-facing"
-        subnets = tuple(balancer.inputs.get("subnets") or ())
-        found.append(Placement("load-balancer", ("Application Load Balancer", scheme), "ALB node", subnets))
-    for link in t.of_type(resources, t.VPC_LINK):
-        subnets = tuple(link.inputs.get("subnetIds") or ())
-        found.append(Placement("api-gateway (vpc link)", ("API Gateway HTTP API", "VPC link"), "VPC link", subnets))
-    for group in t.of_type(resources, t.AUTOSCALING_GROUP):
-        template = t.launch_template_of(group, resources)
-        kind = template.inputs.get("instanceType", "?") if template else "?"
-        lines = ("ECS container instances", f"ASG {t.desired_capacity(group)} x {kind}")
-        found.append(
-            Placement("container-instances", lines, "ECS instance", tuple(group.inputs.get("vpcZoneIdentifiers") or ()))
-        )
-    for database in t.of_type(resources, t.DB_INSTANCE):
+class Look(NamedTuple):
+    lines: Lines
+    subnet_node_label: str
+    shape: Shape = "box"
+
+
+def _load_balancer(topology: Topology, balancers: list[Recorded]) -> tuple[str, ...]:
+    schemes = ("internal" if t.truthy(lb.inputs.get("internal")) else "internet-facing" for lb in balancers)
+    return ("Application Load Balancer", *schemes)
+
+
+def _container_instances(topology: Topology, resources: list[Recorded]) -> tuple[str, ...]:
+    templates = [resource for resource in resources if resource.type == t.LAUNCH_TEMPLATE]
+    groups = [
+        f"ASG {t.desired_capacity(group)} x {template.inputs.get('instanceType', '?')}"
+        for template in templates
+        for group in t.groups_launching(template, topology.resources)
+    ]
+    return ("ECS container instances", *groups)
+
+
+def _databases(topology: Topology, databases: list[Recorded]) -> tuple[str, ...]:
+    lines: list[str] = []
+    for database in databases:
         layout = ", Multi-AZ" if database.inputs.get("multiAz") else ""
-        lines = (f"RDS {database.inputs.get('engine', '')}".strip(), f"{database.inputs.get('instanceClass')}{layout}")
-        subnets = tuple(t.db_subnet_ids(database, resources))
-        found.append(Placement("database", lines, "DB subnet", subnets, "cylinder"))
-    found += _egress_and_access(resources)
-    return found
+        lines += [f"RDS {database.inputs.get('engine', '')}".strip(), f"{database.inputs.get('instanceClass')}{layout}"]
+    return tuple(lines)
 
 
-def _egress_and_access(resources: Sequence[Recorded]) -> list[Placement]:
-    found = [
-        Placement("nat-instance", ("NAT instance", nat.inputs.get("instanceType", "")), "", _subnet_of(nat))
-        for nat in t.nat_instances(resources)
-    ]
-    endpoints = t.interface_endpoints(resources)
-    if endpoints:
-        subnets = sorted({subnet for endpoint in endpoints for subnet in endpoint.inputs.get("subnetIds") or ()})
-        lines = ("VPC interface endpoints", f"{len(endpoints)} services")
-        found.append(Placement("vpc-endpoints", lines, "endpoint ENIs", tuple(subnets)))
-    found += [
-        Placement("bastion", ("bastion", bastion.inputs.get("instanceType", "")), "", _subnet_of(bastion))
-        for bastion in t.bastions(resources)
-    ]
-    return found
+def _instances(title: str) -> Lines:
+    def lines(topology: Topology, instances: list[Recorded]) -> tuple[str, ...]:
+        return (title, *(instance.inputs.get("instanceType", "") for instance in instances))
+
+    return lines
 
 
-def _subnet_of(instance: Recorded) -> tuple[str, ...]:
-    subnet = instance.inputs.get("subnetId")
-    return (subnet,) if subnet else ()
+def _vpc_endpoints(topology: Topology, endpoints: list[Recorded]) -> tuple[str, ...]:
+    return ("VPC interface endpoints", f"{len(endpoints)} services")
 
 
-def layout(resources: Sequence[Recorded], edges: Sequence[Edge]) -> Layout:
-    subnet_boxes = _subnet_boxes(resources)
-    vpc = Box("g_vpc", _vpc_title(resources), boxes=_zone_boxes(resources, subnet_boxes))
-    members: list[tuple[str, str]] = []
+# The order of this dict is the order of the nodes in a subnet box.
+LOOKS: dict[str, Look] = {
+    LOAD_BALANCER: Look(_load_balancer, "ALB node"),
+    VPC_LINK: Look(lambda topology, links: ("API Gateway HTTP API", "VPC link"), "VPC link"),
+    CONTAINER_INSTANCES: Look(_container_instances, "ECS instance"),
+    DATABASE: Look(_databases, "DB subnet", "cylinder"),
+    NAT_INSTANCE: Look(_instances("NAT instance"), "NAT instance"),
+    VPC_ENDPOINTS: Look(_vpc_endpoints, "endpoint ENIs"),
+    BASTION: Look(_instances("bastion"), "bastion"),
+}
+
+
+def placements(resources: ResourcesOrTopology) -> list[Placement]:
+    """Every endpoint of the reachability analysis with members, placed in the subnets they occupy."""
+    topology = as_topology(resources)
+    by_endpoint: dict[str, list[Member]] = {}
+    for member in topology.members:
+        by_endpoint.setdefault(member.endpoint, []).append(member)
+    return [_placement(topology, endpoint, by_endpoint[endpoint]) for endpoint in LOOKS if endpoint in by_endpoint]
+
+
+def _placement(topology: Topology, endpoint: str, members: list[Member]) -> Placement:
+    look = LOOKS[endpoint]
+    resources = [topology.by_id[member.id] for member in members if member.id in topology.by_id]
+    subnets = tuple(sorted({subnet for member in members for subnet in member.subnets}))
+    return Placement(endpoint, look.lines(topology, resources), look.subnet_node_label, subnets, look.shape)
+
+
+# Layout ----------------------------------------------------------------------------------------------------------
+
+
+def layout(resources: ResourcesOrTopology, edges: Sequence[Edge]) -> Layout:
+    topology = as_topology(resources)
+    public_ids = {subnet.id for subnet in topology.public_subnets()}
+    subnet_boxes = _subnet_boxes(topology.resources, public_ids)
+    vpc = Box("g_vpc", _vpc_title(topology.resources), boxes=_zone_boxes(topology.resources, subnet_boxes, public_ids))
+    dotted_lines: list[DottedLine] = []
     placed = {INTERNET}
-    for place in placements(resources):
+    for place in placements(topology):
         placed.add(place.endpoint)
-        own = Node(node_id(place.endpoint), place.lines, place.shape)
-        boxes = [subnet_boxes[subnet] for subnet in place.subnet_ids if subnet in subnet_boxes]
-        if len(boxes) == 1:
-            boxes[0].nodes.append(own)
-            continue
-        vpc.nodes.append(own)
-        for box in boxes:
-            member = Node(f"{own.id}_{box.id.removeprefix('g_')}", (place.member,), place.shape)
-            box.nodes.append(member)
-            members.append((own.id, member.id))
+        dotted_lines += _place(place, vpc, subnet_boxes)
     outside = [Node(node_id(INTERNET), (INTERNET,), "circle")]
     outside += [Node(node_id(name), (name,)) for name in _edge_endpoints(edges) if name not in placed]
-    arrows = [(node_id(edge.source), node_id(edge.target), ", ".join(edge.ports)) for edge in edges]
+    arrows = [Arrow(node_id(edge.source), node_id(edge.target), ", ".join(edge.ports)) for edge in edges]
     _fill_empty(vpc)
-    return Layout(vpc, outside, members, arrows)
+    return Layout(vpc, outside, dotted_lines, arrows)
+
+
+def _place(place: Placement, vpc: Box, subnet_boxes: dict[str, Box]) -> list[DottedLine]:
+    """In its subnet's box when it has one subnet; else in the VPC, joined to a small node in each of its subnets."""
+    own = Node(node_id(place.endpoint), place.lines, place.shape)
+    boxes = [subnet_boxes[subnet] for subnet in place.subnet_ids if subnet in subnet_boxes]
+    if len(boxes) == 1:
+        boxes[0].nodes.append(own)
+        return []
+    vpc.nodes.append(own)
+    dotted_lines = []
+    for box in boxes:
+        in_subnet = Node(f"{own.id}_{box.id.removeprefix('g_')}", (place.subnet_node_label,), place.shape)
+        box.nodes.append(in_subnet)
+        dotted_lines.append(DottedLine(own.id, in_subnet.id))
+    return dotted_lines
 
 
 def _edge_endpoints(edges: Sequence[Edge]) -> list[str]:
@@ -150,18 +208,16 @@ def _vpc_title(resources: Sequence[Recorded]) -> str:
     return f"VPC {vpcs[0].inputs.get('cidrBlock', '')}".strip() if vpcs else "VPC"
 
 
-def _subnet_boxes(resources: Sequence[Recorded]) -> dict[str, Box]:
-    public_ids = {subnet.id for subnet in t.public_subnets(resources)}
+def _subnet_boxes(resources: Sequence[Recorded], public_ids: set[str]) -> dict[str, Box]:
     boxes = {}
     for subnet in t.of_type(resources, t.SUBNET):
         kind = "public" if subnet.id in public_ids else "app"
-        title = f"{kind} subnet {_short(subnet)} {subnet.inputs.get('cidrBlock', '')}".strip()
+        title = f"{kind} subnet {subnet.short_name} {subnet.inputs.get('cidrBlock', '')}".strip()
         boxes[subnet.id] = Box(f"g_{node_id(subnet.name).removeprefix('n_')}", title)
     return boxes
 
 
-def _zone_boxes(resources: Sequence[Recorded], subnet_boxes: dict[str, Box]) -> list[Box]:
-    public_ids = {subnet.id for subnet in t.public_subnets(resources)}
+def _zone_boxes(resources: Sequence[Recorded], subnet_boxes: dict[str, Box], public_ids: set[str]) -> list[Box]:
     zones: dict[str, Box] = {}
     subnets = sorted(t.of_type(resources, t.SUBNET), key=lambda subnet: (subnet.id not in public_ids, subnet.name))
     for subnet in subnets:
@@ -202,8 +258,8 @@ def mermaid(plan: Layout) -> str:
     lines = ["flowchart TB"]
     lines += [f"  {_mermaid_node(node)}" for node in plan.outside]
     lines += _mermaid_box(plan.vpc, "  ")
-    lines += [f"  {owner} -.- {member}" for owner, member in plan.members]
-    lines += [f'  {source} -->|"{label}"| {target}' for source, target, label in plan.arrows]
+    lines += [f"  {endpoint} -.- {in_subnet}" for endpoint, in_subnet in plan.dotted_lines]
+    lines += [f'  {source} -->|"{ports}"| {target}' for source, target, ports in plan.arrows]
     return "\n".join(lines) + "\n"
 
 
@@ -233,8 +289,10 @@ def dot(plan: Layout, title: str) -> str:
     lines = [f"digraph {_dot_quote(title)} {{", '  node [fontname="Helvetica"]; edge [fontname="Helvetica"];']
     lines += [f"  {_dot_node(node)}" for node in plan.outside]
     lines += _dot_box(plan.vpc, "  ")
-    lines += [f"  {owner} -> {member} [style=dotted, arrowhead=none];" for owner, member in plan.members]
-    lines += [f"  {source} -> {target} [label={_dot_quote(label)}];" for source, target, label in plan.arrows]
+    lines += [
+        f"  {endpoint} -> {in_subnet} [style=dotted, arrowhead=none];" for endpoint, in_subnet in plan.dotted_lines
+    ]
+    lines += [f"  {source} -> {target} [label={_dot_quote(ports)}];" for source, target, ports in plan.arrows]
     return "\n".join([*lines, "}"]) + "\n"
 
 
@@ -252,7 +310,7 @@ def markdown(plan: Layout, stack: str) -> str:
 
 
 def write_diagram(
-    resources: Sequence[Recorded], edges: Sequence[Edge], stack: str, out_dir: Path = Path("plan")
+    resources: ResourcesOrTopology, edges: Sequence[Edge], stack: str, out_dir: Path = Path("plan")
 ) -> DiagramFiles:
     plan = layout(resources, edges)
     out_dir.mkdir(parents=True, exist_ok=True)

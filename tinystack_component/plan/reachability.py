@@ -17,6 +17,7 @@ from typing import Any, Optional, Union
 
 from . import topology as t
 from .recording import Recorded
+from .topology import explicitly_false, truthy
 
 INTERNET = "internet"
 LOAD_BALANCER = "load-balancer"
@@ -42,10 +43,16 @@ class Edge:
     sources: tuple[str, ...] = ()
     resources: tuple[str, ...] = ()
 
+    @property
+    def ports_text(self) -> str:
+        """`80, 443`, with `from <cidrs>` when the internet is the source."""
+        ports = ", ".join(self.ports)
+        return f"{ports} from {', '.join(self.sources)}" if self.source == INTERNET and self.sources else ports
 
-def find_edges(resources: Sequence[Recorded]) -> list[Edge]:
+
+def find_edges(resources: ResourcesOrTopology) -> list[Edge]:
     """Every (source, target) endpoint pair that can open a connection, with the ports, sorted."""
-    topology = Topology(resources)
+    topology = as_topology(resources)
     found: dict[tuple[str, str], Access] = {}
 
     def add(source: str, target: str, access: Access) -> None:
@@ -64,7 +71,7 @@ def find_edges(resources: Sequence[Recorded]) -> list[Edge]:
 
 def format_table(edges: Sequence[Edge], width: int = 80) -> str:
     """`from → to : ports` rows, aligned, with long port lists wrapped to `width` columns."""
-    rows = [("from", "to", "ports"), *((edge.source, edge.target, _ports_text(edge)) for edge in edges)]
+    rows = [("from", "to", "ports"), *((edge.source, edge.target, edge.ports_text) for edge in edges)]
     left = max(len(row[0]) for row in rows)
     middle = max(len(row[1]) for row in rows)
     indent = left + middle + 6
@@ -74,11 +81,6 @@ def format_table(edges: Sequence[Edge], width: int = 80) -> str:
         lines.append(f"{source:<{left}} → {target:<{middle}} : {wrapped[0]}".rstrip())
         lines.extend(" " * indent + more for more in wrapped[1:])
     return "\n".join(lines)
-
-
-def _ports_text(edge: Edge) -> str:
-    ports = ", ".join(edge.ports)
-    return f"{ports} from {', '.join(edge.sources)}" if edge.source == INTERNET and edge.sources else ports
 
 
 # --- ports ---------------------------------------------------------------------------------------------------------
@@ -101,6 +103,10 @@ class PortRange:
             return self
         low, high = max(self.low, other.low), min(self.high, other.high)
         return PortRange(self.protocol, low, high) if self.protocol == other.protocol and low <= high else None
+
+    def covers(self, tcp_port: int) -> bool:
+        """Whether a TCP connection to `tcp_port` gets through."""
+        return self.protocol == ALL or (self.protocol == "tcp" and self.low <= tcp_port <= self.high)
 
     @property
     def label(self) -> str:
@@ -300,14 +306,6 @@ class Member:
     public_whatever_the_route: bool = False
 
 
-def truthy(value: Any) -> bool:
-    return value is True or (isinstance(value, str) and value.lower() == "true")
-
-
-def explicitly_false(value: Any) -> bool:
-    return value is False or (isinstance(value, str) and value.lower() == "false")
-
-
 def _ids(*values: Any) -> frozenset[str]:
     found: set[str] = set()
     for value in values:
@@ -333,7 +331,7 @@ class Topology:
         self.members = sorted(self._members(), key=lambda member: (member.endpoint, member.name))
 
     def of_type(self, *types: str) -> list[Recorded]:
-        return [resource for resource in self.resources if resource.type in types]
+        return t.of_type(self.resources, *types)
 
     def _subnet_routes(self) -> dict[str, list[Route]]:
         tables = routes_by_table(self.resources)
@@ -346,6 +344,13 @@ class Topology:
 
     def default_routes(self, member: Member) -> list[Route]:
         return [route for subnet in member.subnets for route in self.subnet_routes.get(subnet, []) if route.is_default]
+
+    def public_subnets(self) -> list[Recorded]:
+        """The subnets whose default route is an internet gateway."""
+        return [subnet for subnet in self.of_type(t.SUBNET) if self._routes_to_internet_gateway(subnet.id)]
+
+    def _routes_to_internet_gateway(self, subnet: str) -> bool:
+        return any(route.is_default and route.kind == INTERNET_GATEWAY for route in self.subnet_routes.get(subnet, []))
 
     # members -------------------------------------------------------------------------------------------------------
 
@@ -367,20 +372,8 @@ class Topology:
         )
 
     def launch_template_subnets(self, template: Recorded) -> set[str]:
-        names = {template.id, template.outputs.get("name"), template.inputs.get("name")} - {None}
-        subnets: set[str] = set()
-        for group in self.of_type(t.AUTOSCALING_GROUP):
-            spec = group.inputs.get("launchTemplate") or {}
-            mixed = ((group.inputs.get("mixedInstancesPolicy") or {}).get("launchTemplate") or {}).get(
-                "launchTemplateSpecification"
-            ) or {}
-            used = {spec.get("id"), spec.get("name"), mixed.get("launchTemplateId"), mixed.get("launchTemplateName")}
-            if names & used:
-                subnets.update(group.inputs.get("vpcZoneIdentifiers") or [])
-        return subnets
-
-    def db_subnet_group_subnets(self, name: Any) -> set[str]:
-        return set(t.subnet_group_subnets(self.resources, name))
+        groups = t.groups_launching(template, self.resources)
+        return {subnet for group in groups for subnet in group.inputs.get("vpcZoneIdentifiers") or []}
 
     # reachability --------------------------------------------------------------------------------------------------
 
@@ -474,6 +467,14 @@ class Topology:
         )
 
 
+ResourcesOrTopology = Union[Topology, Sequence[Recorded]]
+"""What the analyses take: the recorded resources, or their Topology when the caller has indexed them already."""
+
+
+def as_topology(resources: ResourcesOrTopology) -> Topology:
+    return resources if isinstance(resources, Topology) else Topology(resources)
+
+
 def _overlaps(first: IpNetwork, second: IpNetwork) -> bool:
     return first.version == second.version and first.overlaps(second)  # type: ignore[arg-type]
 
@@ -522,7 +523,7 @@ def _ecs_service(topology: Topology, service: Recorded) -> Optional[Member]:
 
 def _db_instance(topology: Topology, database: Recorded) -> Member:
     inputs = database.inputs
-    subnets = _ids(list(topology.db_subnet_group_subnets(inputs.get("dbSubnetGroupName"))))
+    subnets = _ids(t.subnet_group_subnets(topology.resources, inputs.get("dbSubnetGroupName")))
     public = truthy(inputs.get("publiclyAccessible"))
     # RDS.2: a publicly accessible instance gets a public endpoint; count it reachable whatever the routes say.
     return Member(
@@ -532,7 +533,7 @@ def _db_instance(topology: Topology, database: Recorded) -> Member:
 
 def _instance(topology: Topology, instance: Recorded) -> Member:
     inputs = instance.inputs
-    endpoint = NAT_INSTANCE if explicitly_false(inputs.get("sourceDestCheck")) else BASTION
+    endpoint = NAT_INSTANCE if t.is_nat_instance(instance) else BASTION
     subnets = _ids(inputs.get("subnetId"))
     asked = inputs.get("associatePublicIpAddress")
     public = (

@@ -37,6 +37,11 @@ class Recorded:
     def parent_name(self) -> str:
         return self.parent_urn.rsplit("::", 1)[-1] if self.parent_urn else ""
 
+    @property
+    def short_name(self) -> str:
+        """The name without its parent's prefix: `public-1` for `tinystack-public-1`."""
+        return self.name.removeprefix(f"{self.parent_name}-")
+
 
 @dataclass
 class Invoke:

@@ -28,7 +28,6 @@ _SERVICE_TIERS = {
 }
 _EC2_COMPUTE_TYPES = ("launchTemplate:",)
 _NAME_HINTS = (
-    ("bastion", "access"),
     ("nat", "network"),
     ("flow-log", "network"),
     ("endpoint", "network"),
@@ -49,7 +48,6 @@ class PlanResult:
     violations: list[Violation]
     cost: CostEstimate
     diagram: DiagramFiles
-    price_region: str = "us-east-1"
 
 
 def tier_of(resource: Recorded) -> str:
@@ -122,10 +120,6 @@ def _header(plan: PlanResult) -> list[str]:
     )
 
 
-def _short_name(resource: Recorded) -> str:
-    return resource.name.removeprefix(f"{resource.parent_name}-")
-
-
 def _resources(plan: PlanResult) -> list[str]:
     aws = _aws_resources(plan)
     components = [r for r in plan.resources if r.type.startswith("tinystack:")]
@@ -141,7 +135,7 @@ def _resources(plan: PlanResult) -> list[str]:
 def _tier_rows(members: Sequence[Recorded]) -> list[str]:
     by_type: dict[str, list[str]] = {}
     for resource in _in_order(members):
-        by_type.setdefault(resource.type.rsplit(":", 1)[-1], []).append(_short_name(resource))
+        by_type.setdefault(resource.type.rsplit(":", 1)[-1], []).append(resource.short_name)
     rows = []
     for kind, names in sorted(by_type.items()):
         lead = f"    {kind:<25}{len(names):>3}  "
@@ -176,11 +170,11 @@ def _amount_row(label: str, usd: float) -> list[str]:
 
 def _cost(plan: PlanResult) -> list[str]:
     cost = plan.cost
-    lines = ["", f"Monthly cost estimate (USD, on-demand {plan.price_region} list prices of {cost.price_date})"]
+    lines = ["", f"Monthly cost estimate (USD, on-demand {cost.price_region} list prices of {cost.price_date})"]
     lines += [row for item in cost.items for row in _amount_row(item.name, item.usd)]
     lines += [f"  {'-' * 76}", *_amount_row("Total, fixed (an estimate, not a quote)", cost.total_usd)]
-    if plan.region != plan.price_region:
-        lines += _wrap(f"Prices are for {plan.price_region}; {plan.region} prices differ.", 2)
+    if plan.region != cost.price_region:
+        lines += _wrap(f"Prices are for {cost.price_region}; {plan.region} prices differ.", 2)
     if cost.usage:
         lines += ["  Usage-based, not in the total:"]
         lines += [

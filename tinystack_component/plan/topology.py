@@ -1,4 +1,4 @@
-"""Joins over recorded resources that the cost estimate and the diagram share.
+"""Resource types, predicates and joins over recorded resources that reachability, cost and the diagram share.
 
 Resources are joined by matching an input value against the referenced resource's `id` (or its `arn` output),
 never by the placeholder formats of the mocks.
@@ -43,12 +43,8 @@ EBS_VOLUME = "aws:ebs/volume:Volume"
 EBS_DEFAULT_ENCRYPTION = "aws:ebs/encryptionByDefault:EncryptionByDefault"
 
 
-def of_type(resources: Iterable[Recorded], token: str) -> list[Recorded]:
-    return [resource for resource in resources if resource.type == token]
-
-
-def find_by_id(resources: Iterable[Recorded], resource_id: Any) -> Optional[Recorded]:
-    return next((resource for resource in resources if resource.id and resource.id == resource_id), None)
+def of_type(resources: Iterable[Recorded], *tokens: str) -> list[Recorded]:
+    return [resource for resource in resources if resource.type in tokens]
 
 
 def number(value: Any, default: float = 0.0) -> float:
@@ -59,16 +55,19 @@ def number(value: Any, default: float = 0.0) -> float:
         return default
 
 
+def truthy(value: Any) -> bool:
+    """True, or "true" as some nested inputs carry it."""
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def explicitly_false(value: Any) -> bool:
+    """False, or "false"; unlike `not truthy`, an absent value is not false (AWS defaults apply)."""
+    return value is False or (isinstance(value, str) and value.lower() == "false")
+
+
 def is_nat_instance(resource: Recorded) -> bool:
-    return resource.type == INSTANCE and resource.inputs.get("sourceDestCheck") is False
-
-
-def nat_instances(resources: Sequence[Recorded]) -> list[Recorded]:
-    return [resource for resource in resources if is_nat_instance(resource)]
-
-
-def bastions(resources: Sequence[Recorded]) -> list[Recorded]:
-    return [resource for resource in of_type(resources, INSTANCE) if not is_nat_instance(resource)]
+    """An instance that forwards others' traffic: AWS checks source and destination unless told not to."""
+    return resource.type == INSTANCE and explicitly_false(resource.inputs.get("sourceDestCheck"))
 
 
 def interface_endpoints(resources: Sequence[Recorded]) -> list[Recorded]:
@@ -79,45 +78,34 @@ def interface_endpoints(resources: Sequence[Recorded]) -> list[Recorded]:
     ]
 
 
-def public_subnets(resources: Sequence[Recorded]) -> list[Recorded]:
-    """Subnets whose route table sends traffic to an internet gateway (or that hand out public IPs)."""
-    gateway_ids = {gateway.id for gateway in of_type(resources, INTERNET_GATEWAY)}
-    routed_tables = {
-        route.inputs.get("routeTableId")
-        for route in of_type(resources, ROUTE)
-        if route.inputs.get("gatewayId") in gateway_ids
-    }
-    routed_subnets = {
-        association.inputs.get("subnetId")
-        for association in of_type(resources, ROUTE_TABLE_ASSOCIATION)
-        if association.inputs.get("routeTableId") in routed_tables
-    }
-    return [
-        subnet
-        for subnet in of_type(resources, SUBNET)
-        if subnet.id in routed_subnets or subnet.inputs.get("mapPublicIpOnLaunch") is True
-    ]
-
-
 def zones(subnets: Iterable[Recorded]) -> list[str]:
     return sorted({subnet.inputs["availabilityZone"] for subnet in subnets if subnet.inputs.get("availabilityZone")})
 
 
+def launches(group: Recorded, template: Recorded) -> bool:
+    """Whether an autoscaling group starts the template, named by id or name, itself or in a mixed instances policy."""
+    spec = group.inputs.get("launchTemplate") or {}
+    mixed_policy = (group.inputs.get("mixedInstancesPolicy") or {}).get("launchTemplate") or {}
+    mixed = mixed_policy.get("launchTemplateSpecification") or {}
+    used = {spec.get("id"), spec.get("name"), mixed.get("launchTemplateId"), mixed.get("launchTemplateName")}
+    names = {template.id, template.outputs.get("name"), template.inputs.get("name")}
+    return bool((used & names) - {None, ""})
+
+
 def launch_template_of(group: Recorded, resources: Sequence[Recorded]) -> Optional[Recorded]:
-    reference = group.inputs.get("launchTemplate") or {}
-    return find_by_id(of_type(resources, LAUNCH_TEMPLATE), reference.get("id"))
+    return next((template for template in of_type(resources, LAUNCH_TEMPLATE) if launches(group, template)), None)
+
+
+def groups_launching(template: Recorded, resources: Sequence[Recorded]) -> list[Recorded]:
+    return [group for group in of_type(resources, AUTOSCALING_GROUP) if launches(group, template)]
 
 
 def desired_capacity(group: Recorded) -> int:
     return int(number(group.inputs.get("desiredCapacity"), number(group.inputs.get("minSize"), 0)))
 
 
-def db_subnet_ids(database: Recorded, resources: Sequence[Recorded]) -> list[str]:
-    """The subnets of the database's subnet group, which it names by the group's name (or id)."""
-    return subnet_group_subnets(resources, database.inputs.get("dbSubnetGroupName"))
-
-
 def subnet_group_subnets(resources: Sequence[Recorded], group_name: Any) -> list[str]:
+    """The subnets of a DB subnet group, which a database names by the group's name (or id)."""
     for group in of_type(resources, DB_SUBNET_GROUP):
         if group_name and group_name in (group.id, group.outputs.get("name"), group.inputs.get("name")):
             return list(group.inputs.get("subnetIds") or [])

@@ -25,14 +25,14 @@ from .reachability import (
     VPC_LINK,
     Edge,
     Member,
+    ResourcesOrTopology,
     Rule,
     Topology,
-    explicitly_false,
+    as_topology,
     label_covers,
-    port_labels,
-    truthy,
 )
 from .recording import Recorded
+from .topology import explicitly_false, truthy
 
 FRONT_END_ONLY = "only the front end is reachable from the internet, on 80 and 443"
 SSH_ONLY_BASTION = "SSH reaches only the bastion"
@@ -61,20 +61,16 @@ class Violation:
     detail: str
 
 
-def find_violations(resources: Sequence[Recorded], edges: Sequence[Edge]) -> list[Violation]:
+def find_violations(resources: ResourcesOrTopology, edges: Sequence[Edge]) -> list[Violation]:
     """Every breach, once each, sorted by resource, rule and detail."""
-    topology = Topology(resources)
+    topology = as_topology(resources)
     found = [violation for check in CHECKS for violation in check(topology, edges)]
     return sorted(set(found), key=lambda v: (v.resource, v.rule, v.detail))
 
 
-def _edge_text(edge: Edge) -> str:
-    sources = f" from {', '.join(edge.sources)}" if edge.source == INTERNET and edge.sources else ""
-    return f"{edge.source} → {edge.target}: {', '.join(edge.ports)}{sources}"
-
-
 def _edge_violation(edge: Edge, rule: str, why: str) -> Violation:
-    return Violation(", ".join(edge.resources) or edge.target, rule, f"{_edge_text(edge)} ({why})")
+    detail = f"{edge.source} → {edge.target}: {edge.ports_text} ({why})"
+    return Violation(", ".join(edge.resources) or edge.target, rule, detail)
 
 
 def _world_cidrs(rule: Rule) -> list[str]:
@@ -85,14 +81,6 @@ def _broad_cidrs(rule: Rule) -> list[str]:
     """Ranges the component itself refuses for SSH: a few of them cover the whole internet."""
     limits = {4: MIN_SSH_PREFIX_V4, 6: MIN_SSH_PREFIX_V6}
     return [str(cidr) for cidr in rule.cidrs if 0 < cidr.prefixlen < limits[cidr.version]]
-
-
-def _covers(rule: Rule, port: int) -> bool:
-    return any(label_covers(label, port) for label in port_labels([rule.ports]))
-
-
-def _ports_text(rule: Rule) -> str:
-    return ", ".join(port_labels([rule.ports]))
 
 
 # --- who may reach whom ----------------------------------------------------------------------------------------------
@@ -124,8 +112,8 @@ def ssh_only_to_bastion(topology: Topology, edges: Sequence[Edge]) -> Iterator[V
 def ssh_not_from_anywhere(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
     for rule in topology.rules:
         world = _world_cidrs(rule) + _broad_cidrs(rule)
-        if rule.ingress and world and _covers(rule, SSH):
-            yield Violation(rule.name, SSH_FROM_ANYWHERE, f"{_ports_text(rule)} from {', '.join(world)}")
+        if rule.ingress and world and rule.ports.covers(SSH):
+            yield Violation(rule.name, SSH_FROM_ANYWHERE, f"{rule.ports.label} from {', '.join(world)}")
 
 
 def database_ports(topology: Topology) -> set[int]:
@@ -141,8 +129,8 @@ def database_ports_not_from_anywhere(topology: Topology, edges: Sequence[Edge]) 
     ports = database_ports(topology) | set(COMMON_DATABASE_PORTS)
     for rule in topology.rules:
         world = _world_cidrs(rule)
-        if rule.ingress and world and any(_covers(rule, port) for port in ports):
-            yield Violation(rule.name, DATABASE_PORT_FROM_ANYWHERE, f"{_ports_text(rule)} from {', '.join(world)}")
+        if rule.ingress and world and any(rule.ports.covers(port) for port in ports):
+            yield Violation(rule.name, DATABASE_PORT_FROM_ANYWHERE, f"{rule.ports.label} from {', '.join(world)}")
 
 
 def database_access(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
