@@ -44,7 +44,8 @@ EBS_DEFAULT_ENCRYPTION = "aws:ebs/encryptionByDefault:EncryptionByDefault"
 
 
 def of_type(resources: Iterable[Recorded], *tokens: str) -> list[Recorded]:
-    return [resource for resource in resources if resource.type in tokens]
+    """By name: the engine registers resources concurrently, and every report must come out the same each run."""
+    return sorted((resource for resource in resources if resource.type in tokens), key=lambda resource: resource.name)
 
 
 def number(value: Any, default: float = 0.0) -> float:
