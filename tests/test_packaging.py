@@ -5,6 +5,7 @@ borrows the dependencies (pulumi, pulumi_aws, ...) already installed in the test
 """
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -48,7 +49,11 @@ CONSTRUCT = textwrap.dedent(
 
 
 def _run(*command: str | Path, cwd: Path) -> str:
-    done = subprocess.run([str(part) for part in command], cwd=cwd, capture_output=True, text=True, timeout=120)
+    # No PYTHONPATH: the fresh venv must find the package through the installed wheel, not through the checkout.
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run(
+        [str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, f"{command} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
