@@ -53,7 +53,16 @@ def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
     assert all(set(row) == {"from", "to", "ports"} for row in plan["reachability"])
     assert all(set(row) == {"resource", "rule", "detail"} for row in plan["violations"])
     cost = plan["monthly_cost"]
-    assert set(cost) == {"total_usd", "items", "nat_gateway_alternative_usd", "price_date", "usage", "unpriced"}
+    assert set(cost) == {
+        "total_usd",
+        "items",
+        "nat_gateway_alternative_usd",
+        "price_date",
+        "price_region",
+        "usage",
+        "unpriced",
+    }
+    assert cost["price_region"] == "us-east-1"
     assert cost["unpriced"] == []
     assert all(set(item) == {"name", "usd", "unit"} for item in cost["usage"])
     assert cost["total_usd"] == pytest.approx(sum(item["usd"] for item in cost["items"]))

@@ -87,6 +87,7 @@ def as_json(plan: PlanResult) -> dict[str, Any]:
             "items": [{"name": item.name, "usd": item.usd} for item in cost.items],
             "nat_gateway_alternative_usd": cost.nat_gateway_alternative_usd,
             "price_date": cost.price_date,
+            "price_region": cost.price_region,
             # Not in the total: usage-priced items, and anything the price table does not know.
             "usage": [asdict(item) for item in cost.usage],
             "unpriced": list(cost.unpriced),
