@@ -269,3 +269,17 @@ def test_the_projects_own_declarations_need_nothing_from_a_stack(project_dir):
     (project_dir / "Pulumi.empty.yaml").write_text("config: {}\n")
     project = load_project(project_dir, "empty")
     assert project.config["tinystack:containerImage"] == ""
+
+
+def test_readme_shows_the_real_dev_plan_and_diagram(in_root, tmp_path, capsys):
+    """The README's excerpt and diagram are what `make plan` prints and writes today."""
+    _, out, _ = run(capsys, "--out", str(tmp_path))
+    readme = (ROOT / "README.md").read_text()
+    excerpt = readme.split("```text\n", 1)[1].split("```", 1)[0]
+    lines = out.splitlines()
+    for line in excerpt.splitlines():
+        assert line in lines, line
+    diagram = (tmp_path / "dev.md").read_text()
+    mermaid = diagram[diagram.index("```mermaid") :]
+    mermaid = mermaid[: mermaid.index("\n```", len("```mermaid")) + len("\n```")]
+    assert mermaid in readme
