@@ -6,7 +6,8 @@ import pytest
 
 from tests.conftest import PUBLIC_KEY
 from tinystack_component import FrontEnd, TinyStackArgsError
-from tinystack_component.args import DatabaseEngine, check_zones_in_region, validate, validate_name
+from tinystack_component.args import DatabaseEngine
+from tinystack_component.validation import check_zones_in_region, validate, validate_name
 
 ED25519 = PUBLIC_KEY
 PRIVATE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.2.3"
@@ -301,3 +302,28 @@ def test_container_secrets():
     )
     rejects({"container_secrets": {"DB_PASSWORD": "x"}, "database": {}}, "container_secrets.DB_PASSWORD")
     rejects({"container_secrets": {"bad-name": "x"}}, "container_secrets.bad-name")
+
+
+def test_a_field_without_a_default_or_a_rule_fails_when_the_module_loads(monkeypatch):
+    from tinystack_component import validation
+    from tinystack_component.args import DEFAULTS, TinyStackArgs
+
+    validation._check_tables()
+    monkeypatch.setitem(DEFAULTS, TinyStackArgs, {k: v for k, v in DEFAULTS[TinyStackArgs].items() if k != "nat"})
+    with pytest.raises(AssertionError, match="TinyStackArgs"):
+        validation._check_tables()
+    monkeypatch.undo()
+    monkeypatch.delitem(validation.BASTION_RULES, "instance_type")
+    with pytest.raises(AssertionError, match="BastionArgs"):
+        validation._check_tables()
+
+
+def test_settings_are_frozen_and_name_unknown_fields():
+    import dataclasses
+
+    settings = validate({})
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.nat = False
+    with pytest.raises(AttributeError, match="no field 'natt'"):
+        _ = settings.natt
+    assert validate({}) == settings and validate({"nat": False, "container_image": PRIVATE_IMAGE}) != settings

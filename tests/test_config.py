@@ -8,8 +8,8 @@ import yaml
 
 from tests.conftest import PUBLIC_KEY, resolve_secret
 from tinystack_component import TinyStackArgs, TinyStackArgsError
-from tinystack_component.args import validate
 from tinystack_component.config import CONFIG_KEYS, args_from_config, as_engine_passes_it, config_key_for
+from tinystack_component.validation import validate
 
 KEY = PUBLIC_KEY
 ROOT = Path(__file__).resolve().parent.parent

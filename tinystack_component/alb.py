@@ -8,11 +8,11 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from .args import Settings
 from .context import StackContext
 from .network import Network
 from .security import HTTP, HTTPS, SecurityGroups
 from .service import CONTAINER_NAME, Exposure
+from .validation import Settings
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 

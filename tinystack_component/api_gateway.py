@@ -9,11 +9,11 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from .args import Settings
 from .context import LOG_RETENTION_DAYS, StackContext
 from .network import Network
 from .security import SecurityGroups
 from .service import CONTAINER_NAME, Exposure
+from .validation import Settings
 
 THROTTLING_BURST_LIMIT = 200
 THROTTLING_RATE_LIMIT = 100

@@ -9,13 +9,13 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from .args import BastionSettings
 from .context import StackContext
 from .machines import public_instance
 from .network import Network
 from .roles import SSM_MANAGED_INSTANCE_CORE, instance_profile
 from .security import SecurityGroups
 from .service import DatabaseConnection
+from .validation import BastionSettings
 
 SSH_USER = "ec2-user"
 USER_DATA = """#!/bin/bash

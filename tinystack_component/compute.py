@@ -9,12 +9,12 @@ from dataclasses import dataclass
 
 import pulumi_aws as aws
 
-from .args import Settings
 from .context import StackContext
 from .machines import METADATA_OPTIONS, ecs_optimized_ami
 from .network import Network
 from .roles import SSM_MANAGED_INSTANCE_CORE, instance_profile
 from .security import SecurityGroups
+from .validation import Settings
 
 ECS_INSTANCE_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
 ROOT_VOLUME_GB = 30  # the ECS-optimized AL2023 AMI's own root size

@@ -7,13 +7,16 @@ such as `contanerPort` is never silently ignored), or a value the component refu
 
 import json
 import re
-from collections.abc import Collection, Mapping, Sequence
+import typing
+from collections.abc import Awaitable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Optional
 
 import pulumi
 
-from .args import BastionArgs, DatabaseArgs, TinyStackArgs, TinyStackArgsError, unknown_name, validate
+from .args import DEFAULTS, TinyStackArgs, TinyStackArgsError
+from .validation import unknown_name, validate
 
 NAMESPACE = "tinystack"
 
@@ -41,31 +44,36 @@ class ConfigKey:
         return camel(self.field)
 
 
+# The engine's "not set" value per kind, for fields whose default is None (off, or derived by the component).
+_UNSET = {"string": "", "integer": 0, "array": []}
+
+
+def _kind(annotation: Any) -> str:
+    """The Pulumi.yaml type of a TypedDict annotation; pulumi.Input[str] (a Union with str) is a string."""
+    origin = typing.get_origin(annotation)
+    if annotation is bool or annotation is int:
+        return "boolean" if annotation is bool else "integer"
+    if annotation is str or (isinstance(annotation, type) and issubclass(annotation, Enum)):
+        return "string"
+    if origin is list:
+        return "array"
+    if typing.is_typeddict(annotation) or origin is Mapping:
+        return "object"
+    if origin is typing.Union and str in typing.get_args(annotation):
+        return "string"
+    raise TypeError(f"no config kind for {annotation!r}")
+
+
+def _config_key(field: str, annotation: Any) -> ConfigKey:
+    kind = _kind(annotation)
+    nested = annotation if typing.is_typeddict(annotation) else None
+    unset = _UNSET.get(kind) if DEFAULTS[TinyStackArgs][field] is None else None
+    return ConfigKey(field, kind, nested, unset)
+
+
+# Derived from TinyStackArgs' annotations, so a new field has its config key without another declaration.
 CONFIG_KEYS: dict[str, ConfigKey] = {
-    entry.key: entry
-    for entry in (
-        ConfigKey("front_end", "string"),
-        ConfigKey("nat", "boolean"),
-        ConfigKey("container_port", "integer"),
-        ConfigKey("container_image", "string", unset=""),
-        ConfigKey("app_path", "string", unset=""),
-        ConfigKey("container_cpu", "integer", unset=0),
-        ConfigKey("container_memory", "integer", unset=0),
-        ConfigKey("container_environment", "object"),
-        ConfigKey("container_secrets", "object"),
-        ConfigKey("vpc_cidr", "string"),
-        ConfigKey("availability_zones", "array", unset=[]),
-        ConfigKey("nat_instance_type", "string"),
-        ConfigKey("instance_type", "string"),
-        ConfigKey("instance_count", "integer"),
-        ConfigKey("max_count", "integer", unset=0),
-        ConfigKey("certificate_arn", "string", unset=""),
-        ConfigKey("health_check_path", "string"),
-        ConfigKey("database", "object", DatabaseArgs),
-        ConfigKey("bastion", "object", BastionArgs),
-        ConfigKey("flow_logs", "boolean"),
-        ConfigKey("tags", "object"),
-    )
+    entry.key: entry for entry in (_config_key(field, hint) for field, hint in TinyStackArgs.__annotations__.items())
 }
 
 _EXPECTED = {
@@ -157,18 +165,26 @@ def args_from_config(raw: Mapping[str, Any], secret_keys: Collection[str] = ()) 
 
 
 def _keep_secret(entry: ConfigKey, value: Any) -> Any:
-    """Secret config stays secret in state where the field accepts an Output."""
-    if entry.field in ("container_environment", "container_secrets"):
-        return {name: pulumi.Output.secret(item) for name, item in value.items()}
-    if entry.field in ("container_image", "certificate_arn"):
+    """Secret config stays secret in state where the field accepts an Output (pulumi.Input), or its values do."""
+    annotation = TinyStackArgs.__annotations__[entry.field]
+    if _is_input(annotation):
         return pulumi.Output.secret(value)
+    if typing.get_origin(annotation) is Mapping and _is_input(typing.get_args(annotation)[1]):
+        return {name: pulumi.Output.secret(item) for name, item in value.items()}
     return value
+
+
+def _is_input(annotation: Any) -> bool:
+    """pulumi.Input[T] is Union[T, Awaitable[T], "Output[T]"]: the Awaitable marks it."""
+    members = typing.get_args(annotation) if typing.get_origin(annotation) is typing.Union else ()
+    return any(typing.get_origin(member) is Awaitable for member in members)
 
 
 def config_key_for(field_path: str) -> str:
     """`bastion.allowed_cidrs[0]` → `bastion.allowedCidrs[0]`; keys of tags and the environment stay as written."""
     head, _, rest = field_path.partition(".")
-    if head in ("database", "bastion") and rest:
+    entry = CONFIG_KEYS.get(camel(head))
+    if entry is not None and entry.nested is not None and rest:
         name, bracket, index = rest.partition("[")
         return f"{head}.{camel(name)}{bracket}{index}"
     return camel(head) + (f".{rest}" if rest else "")

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 import pulumi_aws as aws
 
-from .args import DatabaseEngine, DatabaseSettings
+from .args import DatabaseEngine
 from .context import StackContext
 from .network import Network
 from .security import SecurityGroups
 from .service import DatabaseConnection
+from .validation import DatabaseSettings
 
 # Clients must use TLS: each engine has its own switch for it.
 FORCE_TLS: dict[DatabaseEngine, aws.rds.ParameterGroupParameterArgsDict] = {

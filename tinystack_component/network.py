@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .args import Settings
 from .context import LOG_RETENTION_DAYS, StackContext
 from .roles import service_role
+from .validation import Settings
 
 # Fixed slots per AZ index, whatever the number of AZs and whatever the NAT mode, so a config edit never moves a
 # subnet: app subnet i is quarter i of the VPC; public subnet i is sixteenth 12 + i (inside the last quarter).

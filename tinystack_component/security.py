@@ -17,9 +17,10 @@ from typing import Optional, Required, TypedDict, Unpack
 import pulumi
 import pulumi_aws as aws
 
-from .args import FrontEnd, Settings
+from .args import FrontEnd
 from .context import StackContext
 from .network import Network
+from .validation import Settings
 
 ANYWHERE = "0.0.0.0/0"
 HTTP, HTTPS, SSH = 80, 443, 22

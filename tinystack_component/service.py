@@ -12,11 +12,11 @@ from typing import Any, Optional
 import pulumi
 import pulumi_aws as aws
 
-from .args import Settings
 from .compute import Cluster
 from .context import LOG_RETENTION_DAYS, StackContext
 from .roles import service_role
 from .secrets import store_app_secrets
+from .validation import Settings
 
 CONTAINER_NAME = "app"
 TASK_EXECUTION_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"

@@ -11,15 +11,7 @@ import pulumi_aws as aws
 
 from .alb import build_alb
 from .api_gateway import build_api_gateway
-from .args import (
-    FrontEnd,
-    Settings,
-    TinyStackArgs,
-    check_image_region,
-    check_zones_in_region,
-    validate,
-    validate_name,
-)
+from .args import FrontEnd, TinyStackArgs
 from .bastion import Bastion, build_bastion
 from .compute import build_cluster
 from .context import StackContext
@@ -30,6 +22,7 @@ from .nat_instance import build_nat_instance
 from .network import Network, build_network
 from .security import SecurityGroups, build_security_groups
 from .service import Exposure, build_app
+from .validation import Settings, check_image_region, check_zones_in_region, validate, validate_name
 
 TYPE_TOKEN = "tinystack:index:TinyStack"
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..args import MIN_SSH_PREFIX_V4, MIN_SSH_PREFIX_V6
+from ..validation import MIN_SSH_PREFIX_V4, MIN_SSH_PREFIX_V6
 from . import topology as t
 from .reachability import (
     BASTION,
