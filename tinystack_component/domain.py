@@ -85,7 +85,7 @@ def _validated_certificate(ctx: StackContext, domain_name: str, zone: HostedZone
         zone_id=zone.id,
         name=option.apply(lambda entry: entry.resource_record_name),
         type=option.apply(lambda entry: entry.resource_record_type),
-        records=[option.apply(lambda entry: entry.resource_record_value)],
+        records=[option.apply(lambda entry: str(entry.resource_record_value))],
         ttl=VALIDATION_RECORD_TTL,
         # ACM gives every certificate of a name in an account the same CNAME: one made by hand before may be there.
         allow_overwrite=True,

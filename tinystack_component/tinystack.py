@@ -1,7 +1,8 @@
 """The TinyStack component: wires the tiers and exposes their outputs. Each tier lives in its own module.
 
 args → (hosted zone look-up) → network → security groups → egress (NAT instance or endpoints) → cluster →
-certificate → front end (and its alias record) → database → app → bastion. Later tiers take what they need from earlier ones as small typed values.
+certificate → front end (and its alias record) → database → app → bastion. Later tiers take what they need from
+earlier ones as small typed values.
 """
 
 from typing import Optional
@@ -46,11 +47,11 @@ class TinyStack(pulumi.ComponentResource):
     service_name: pulumi.Output[str]
     """Name of the ECS service."""
     url: pulumi.Output[str]
-    """Where the app answers: https://<domain_name>, else the load balancer (http or https) or the API endpoint."""
+    """Where the app answers: https://<domain name>, else the load balancer (http or https) or the API endpoint."""
     domain_name: pulumi.Output[Optional[str]]
-    """The app's own host name, when domain_name is set."""
+    """The app's own host name, when one is set."""
     certificate_arn: pulumi.Output[Optional[str]]
-    """ARN of the ACM certificate the front end serves: the one made for domain_name, or the given one."""
+    """ARN of the ACM certificate the front end serves: the one made for the domain name, or the given one."""
     load_balancer_dns_name: pulumi.Output[Optional[str]]
     """DNS name of the Application Load Balancer, with the alb front end."""
     api_endpoint: pulumi.Output[Optional[str]]
