@@ -236,3 +236,11 @@ def test_valid_domain_settings():
     settings = validate({**API_GATEWAY, **DOMAIN, "certificate_arn": CERTIFICATE})
     assert settings.certificate_arn == CERTIFICATE
     assert validate({}).domain_name is None and validate({}).hosted_zone is None
+
+
+def test_a_certificate_of_another_region_is_refused_before_any_resource(build):
+    foreign = CERTIFICATE.replace("us-east-1", "eu-west-1")
+    with pytest.raises(TinyStackArgsError) as caught:
+        build({**DOMAIN, "certificate_arn": foreign})
+    assert caught.value.field == "certificate_arn" and "region us-east-1" in str(caught.value)
+    assert [typ for typ, _ in build.mocks.inputs] == ["tinystack:index:TinyStack"]

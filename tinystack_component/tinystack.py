@@ -24,7 +24,14 @@ from .nat_instance import build_nat_instance
 from .network import Network, build_network
 from .security import SecurityGroups, build_security_groups
 from .service import Exposure, build_app
-from .validation import Settings, check_image_region, check_zones_in_region, validate, validate_name
+from .validation import (
+    Settings,
+    check_certificate_region,
+    check_image_region,
+    check_zones_in_region,
+    validate,
+    validate_name,
+)
 
 TYPE_TOKEN = "tinystack:index:TinyStack"
 
@@ -77,6 +84,7 @@ class TinyStack(pulumi.ComponentResource):
         ctx = StackContext(name=name, parent=self, user_tags=settings.tags)
         region, zones = self._region_and_zones(ctx, settings)
         check_image_region(settings, region)
+        check_certificate_region(settings, region)
         zone = look_up_zone(ctx, settings)
 
         network = build_network(ctx, settings, zones, region)

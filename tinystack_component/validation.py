@@ -641,6 +641,21 @@ def check_image_region(settings: Settings, region: str) -> None:
         )
 
 
+def check_certificate_region(settings: Settings, region: str) -> None:
+    """ALB listeners and regional API domains take a certificate of their own region only."""
+    arn = settings.certificate_arn
+    if not isinstance(arn, str):
+        return
+    certificate_region = arn.split(":")[3]
+    if certificate_region != region:
+        raise _fail(
+            "certificate_arn",
+            arn,
+            f"expected a certificate in the stack's region {region}, not {certificate_region}; request or import "
+            "it there, or set domain_name without certificate_arn and the stack makes one",
+        )
+
+
 def check_hosted_zone(settings: Settings, zone_name: str, private: bool) -> str:
     """The looked-up zone: public (the internet must resolve the name) and holding domain_name. Its name, no dot."""
     name = zone_name.removesuffix(".")
