@@ -111,7 +111,7 @@ def test_adding_changing_or_removing_the_domain_keeps_the_stack(build, front_end
 
 @pytest.mark.parametrize("front_end", [{}, API_GATEWAY], ids=["alb", "api"])
 def test_changing_the_domain_replaces_only_the_certificate_and_the_records(build, front_end):
-    old, new = build({**front_end, **DOMAIN}), build({**front_end, **OTHER_DOMAIN})
+    old, new = build({**DATABASE, **front_end, **DOMAIN}), build({**DATABASE, **front_end, **OTHER_DOMAIN})
     # The listener follows the new validated ARN in place (certificate_arn is an update, not a replacement).
     listener = T.LISTENER
     assert everything_but(new, (*DOMAIN_TIER, listener)) == everything_but(old, (*DOMAIN_TIER, listener))

@@ -213,7 +213,8 @@ def _hosted_zone(mocks: "RecordingMocks", args: Mapping[str, Any]) -> dict[str, 
     return {
         "id": zone.zone_id,
         "zoneId": zone.zone_id,
-        "name": zone.name,
+        # Route 53's own form of the name ends in a dot; asked by id, answer so (TinyStack takes either form).
+        "name": f"{zone.name}." if zone_id else zone.name,
         "privateZone": zone.private,
         "arn": f"arn:aws:route53:::hostedzone/{zone.zone_id}",
         "callerReference": f"tinystack-{zone.zone_id}",
