@@ -152,12 +152,5 @@ def _custom_domain(
         ctx.child("api-mapping"), api_id=api.id, domain_name=api_domain.domain_name, stage=stage.name, opts=ctx.opts()
     )
     configuration = api_domain.domain_name_configuration
-    point_domain_at(
-        ctx,
-        domain,
-        AliasTarget(
-            configuration.apply(lambda config: config.target_domain_name or ""),
-            configuration.apply(lambda config: config.hosted_zone_id or ""),
-        ),
-    )
+    point_domain_at(ctx, domain, AliasTarget(configuration.target_domain_name, configuration.hosted_zone_id))
     return api_domain
