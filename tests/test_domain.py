@@ -56,6 +56,7 @@ def test_the_listener_serves_the_validated_certificate_and_http_redirects(build)
     https, http = stack.named("web-listener-443"), stack.named("web-listener-80")
     assert https.inputs["certificateArn"] == validation.outputs["certificateArn"]
     assert validation.urn in https.options["dependencies"]
+    assert https.urn in http.options["dependencies"], "HTTP redirects only once HTTPS exists"
     assert (https.inputs["port"], https.inputs["protocol"]) == (443, "HTTPS")
     assert https.inputs["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
     assert http.inputs["defaultActions"] == [

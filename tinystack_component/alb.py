@@ -86,18 +86,11 @@ def _listeners(
     forward: list[aws.lb.ListenerDefaultActionArgsDict] = [{"type": "forward", "target_group_arn": target_group.arn}]
     if certificate_arn is None:
         return [_listener(ctx, load_balancer, HTTP, "HTTP", forward)]
-    return [
-        _listener(ctx, load_balancer, HTTP, "HTTP", _redirect()),
-        _listener(
-            ctx,
-            load_balancer,
-            HTTPS,
-            "HTTPS",
-            forward,
-            certificate_arn=certificate_arn,
-            ssl_policy=TLS_POLICY,
-        ),
-    ]
+    https = _listener(
+        ctx, load_balancer, HTTPS, "HTTPS", forward, certificate_arn=certificate_arn, ssl_policy=TLS_POLICY
+    )
+    # Redirect once HTTPS answers: adding a certificate or a domain never sends clients to a closed port meanwhile.
+    return [_listener(ctx, load_balancer, HTTP, "HTTP", _redirect(), depends_on=[https]), https]
 
 
 def _redirect() -> list[aws.lb.ListenerDefaultActionArgsDict]:
@@ -112,6 +105,7 @@ def _listener(
     actions: list[aws.lb.ListenerDefaultActionArgsDict],
     certificate_arn: Optional[pulumi.Input[str]] = None,
     ssl_policy: Optional[str] = None,
+    depends_on: Optional[list[pulumi.Resource]] = None,
 ) -> aws.lb.Listener:
     suffix = f"listener-{port}"
     return aws.lb.Listener(
@@ -123,5 +117,5 @@ def _listener(
         certificate_arn=certificate_arn,
         ssl_policy=ssl_policy,
         tags=ctx.tags(suffix),
-        opts=ctx.opts(),
+        opts=ctx.opts(depends_on=depends_on),
     )
