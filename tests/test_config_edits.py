@@ -70,3 +70,60 @@ def test_subnet_cidrs_and_names_never_move(build, edit):
         return sorted((s.name, s.inputs["cidrBlock"], s.inputs["availabilityZone"]) for s in stack.of_type(T.SUBNET))
 
     assert layout(build(edit)) == layout(build())
+
+
+# --- the domain -------------------------------------------------------------------------------------------------------
+
+DOMAIN = {"domain_name": "app.example.com"}
+OTHER_DOMAIN = {"domain_name": "www.example.com"}
+# What a domain is made of: it comes, goes or is replaced with the name.
+DOMAIN_TIER = (
+    "aws:acm/certificate:Certificate",
+    "aws:acm/certificateValidation:CertificateValidation",
+    "aws:route53/record:Record",
+    "aws:apigatewayv2/domainName:DomainName",
+    "aws:apigatewayv2/apiMapping:ApiMapping",
+)
+KEPT = (*NETWORK, *DATA, T.CLUSTER, T.LOAD_BALANCER, T.TARGET_GROUP, T.SERVICE, T.TASK_DEFINITION, T.VPC_LINK)
+
+
+def everything_but(stack, types):
+    return {(r.type, r.name): r.inputs for r in stack.resources if r.type not in types}
+
+
+@pytest.mark.parametrize("front_end", [{}, API_GATEWAY], ids=["alb", "api"])
+@pytest.mark.parametrize(
+    "before, after", [({}, DOMAIN), (DOMAIN, {}), (DOMAIN, OTHER_DOMAIN)], ids=["add", "remove", "change"]
+)
+def test_adding_changing_or_removing_the_domain_keeps_the_stack(build, front_end, before, after):
+    old, new = build({**DATABASE, **front_end, **before}), build({**DATABASE, **front_end, **after})
+    assert snapshot(new, KEPT) == snapshot(old, KEPT)
+    # The VPC, 6 subnets, the database, and the load balancer or the API.
+    assert len(snapshot(old, (T.LOAD_BALANCER, T.HTTP_API, T.VPC, T.SUBNET, T.RDS_INSTANCE))) == 9
+    # The API changes only its execute-api switch, an in-place update: the endpoint is off while a domain exists.
+    if front_end:
+        old_api, new_api = old.named("web-api").inputs, new.named("web-api").inputs
+        changed = {key for key in old_api.keys() | new_api.keys() if old_api.get(key) != new_api.get(key)}
+        assert changed == ({"disableExecuteApiEndpoint"} if bool(before) != bool(after) else set())
+    else:
+        assert old.named("web-alb").inputs == new.named("web-alb").inputs
+
+
+@pytest.mark.parametrize("front_end", [{}, API_GATEWAY], ids=["alb", "api"])
+def test_changing_the_domain_replaces_only_the_certificate_and_the_records(build, front_end):
+    old, new = build({**DATABASE, **front_end, **DOMAIN}), build({**DATABASE, **front_end, **OTHER_DOMAIN})
+    # The listener follows the new validated ARN in place (certificate_arn is an update, not a replacement).
+    listener = T.LISTENER
+    assert everything_but(new, (*DOMAIN_TIER, listener)) == everything_but(old, (*DOMAIN_TIER, listener))
+    if not front_end:
+        old_listener, new_listener = old.named("web-listener-443").inputs, new.named("web-listener-443").inputs
+        assert {k: v for k, v in new_listener.items() if k != "certificateArn"} == {
+            k: v for k, v in old_listener.items() if k != "certificateArn"
+        }
+        assert new_listener["certificateArn"] == new.named("web-certificate-validation").outputs["certificateArn"]
+        assert new_listener["certificateArn"] != old_listener["certificateArn"]
+    # Same logical names, new inputs: Pulumi replaces them, creating each replacement before deleting the old.
+    names = sorted(r.name for r in old.resources if r.type in DOMAIN_TIER)
+    assert names == sorted(r.name for r in new.resources if r.type in DOMAIN_TIER)
+    assert new.named("web-certificate").inputs["domainName"] == "www.example.com"
+    assert all(not r.options["delete_before_replace"] for r in new.resources if r.type in DOMAIN_TIER)

@@ -170,6 +170,24 @@ def test_config_error_names_the_key_and_exits_2(project_dir, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "front_end, endpoint, ports",
+    [("alb", "load-balancer", ["80", "443"]), ("api-gateway", "api-gateway (vpc link)", ["443"])],
+)
+def test_a_domain_shows_in_resources_reachability_and_diagram(project_dir, capsys, front_end, endpoint, ports):
+    (project_dir / "Pulumi.https.yaml").write_text(
+        f"config:\n  tinystack:frontEnd: {front_end}\n  tinystack:domainName: app.example.com\n"
+    )
+    code, out, _ = run(capsys, "--stack", "https", "--json", "--out", str(project_dir / "plan"))
+    plan = json.loads(out)
+    assert code == 0 and plan["violations"] == []
+    names = {resource["name"] for resource in plan["resources"]}
+    assert {"tinystack-certificate", "tinystack-certificate-validation-record", "tinystack-domain-alias-a"} <= names
+    from_internet = [edge for edge in plan["reachability"] if edge["from"] == "internet"]
+    assert from_internet == [{"from": "internet", "to": endpoint, "ports": ports}]
+    assert "https://app.example.com" in (project_dir / "plan" / "https.md").read_text()
+
+
 def test_missing_stack_file_exits_2(project_dir, capsys):
     code, _, err = run(capsys, "--stack", "nope")
     assert code == 2
@@ -225,6 +243,10 @@ def test_missing_project_file(tmp_path):
         ("aws:ecs/cluster:Cluster", "web-cluster", "compute"),
         ("aws:lb/listener:Listener", "web-http", "front end"),
         ("aws:apigatewayv2/vpcLink:VpcLink", "web-vpc-link", "front end"),
+        ("aws:acm/certificate:Certificate", "web-certificate", "front end"),
+        ("aws:route53/record:Record", "web-certificate-validation-record", "front end"),
+        ("aws:route53/record:Record", "web-domain-alias-a", "front end"),
+        ("aws:apigatewayv2/domainName:DomainName", "web-api-domain", "front end"),
         ("aws:rds/instance:Instance", "web-database", "data"),
         ("aws:ec2/instance:Instance", "web-bastion", "access"),
         ("aws:ec2/keyPair:KeyPair", "web-bastion-key", "access"),

@@ -306,3 +306,14 @@ def test_real_stack_with_the_nat_group_opened_to_the_world(build):
     fake = Fake(stack.resources)
     fake.open_to_the_world("broken-nat-from-anywhere", stack.named("web-nat-instance-sg").id)
     assert pairs(fake)[("internet", "nat-instance")] == ("all",)
+
+
+def test_an_api_with_its_execute_api_endpoint_off_is_reachable_only_through_a_custom_domain(build):
+    with_domain = build({"front_end": "api-gateway", "domain_name": "app.example.com"}).resources
+    assert pairs(with_domain)[("internet", "api-gateway (vpc link)")] == ("443",)
+    without_domain = [
+        resource
+        for resource in with_domain
+        if resource.type not in ("aws:apigatewayv2/domainName:DomainName", "aws:apigatewayv2/apiMapping:ApiMapping")
+    ]
+    assert ("internet", "api-gateway (vpc link)") not in pairs(without_domain)

@@ -1,6 +1,7 @@
 """Front end `alb`: an internet-facing Application Load Balancer in the public subnets.
 
-HTTP forwards to the containers; with a certificate, HTTP redirects to HTTPS (ELB.1) on a TLS 1.3 policy (ELB.17).
+HTTP forwards to the containers; with a certificate (given, or made for domain_name), HTTP redirects to HTTPS
+(ELB.1) on a TLS 1.3 policy (ELB.17). With domain_name, an alias record points the name at the load balancer.
 """
 
 from typing import Optional
@@ -9,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .context import StackContext
+from .domain import AliasTarget, Domain, https_url, point_domain_at
 from .network import Network
 from .security import HTTP, HTTPS, SecurityGroups
 from .service import CONTAINER_NAME, Exposure
@@ -17,7 +19,9 @@ from .validation import Settings
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
-def build_alb(ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups) -> Exposure:
+def build_alb(
+    ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups, domain: Optional[Domain]
+) -> Exposure:
     load_balancer = aws.lb.LoadBalancer(
         ctx.child("alb"),
         load_balancer_type="application",
@@ -31,10 +35,13 @@ def build_alb(ctx: StackContext, settings: Settings, network: Network, groups: S
         opts=ctx.opts(),
     )
     target_group = _target_group(ctx, settings, network)
-    listeners = _listeners(ctx, settings, load_balancer, target_group)
-    scheme = "http" if settings.certificate_arn is None else "https"
+    certificate_arn = domain.certificate_arn if domain else settings.certificate_arn
+    listeners = _listeners(ctx, certificate_arn, load_balancer, target_group)
+    if domain is not None:
+        point_domain_at(ctx, domain, AliasTarget(load_balancer.dns_name, load_balancer.zone_id))
+    scheme = "http" if certificate_arn is None else "https"
     return Exposure(
-        url=pulumi.Output.concat(f"{scheme}://", load_balancer.dns_name),
+        url=https_url(domain) if domain else pulumi.Output.concat(f"{scheme}://", load_balancer.dns_name),
         load_balancers=[
             {
                 "target_group_arn": target_group.arn,
@@ -70,24 +77,20 @@ def _target_group(ctx: StackContext, settings: Settings, network: Network) -> aw
 
 
 def _listeners(
-    ctx: StackContext, settings: Settings, load_balancer: aws.lb.LoadBalancer, target_group: aws.lb.TargetGroup
+    ctx: StackContext,
+    certificate_arn: Optional[pulumi.Input[str]],
+    load_balancer: aws.lb.LoadBalancer,
+    target_group: aws.lb.TargetGroup,
 ) -> list[aws.lb.Listener]:
     """HTTP forwards; with a certificate, HTTP redirects (ELB.1) and HTTPS forwards on TLS 1.3 (ELB.17)."""
     forward: list[aws.lb.ListenerDefaultActionArgsDict] = [{"type": "forward", "target_group_arn": target_group.arn}]
-    if settings.certificate_arn is None:
+    if certificate_arn is None:
         return [_listener(ctx, load_balancer, HTTP, "HTTP", forward)]
-    return [
-        _listener(ctx, load_balancer, HTTP, "HTTP", _redirect()),
-        _listener(
-            ctx,
-            load_balancer,
-            HTTPS,
-            "HTTPS",
-            forward,
-            certificate_arn=settings.certificate_arn,
-            ssl_policy=TLS_POLICY,
-        ),
-    ]
+    https = _listener(
+        ctx, load_balancer, HTTPS, "HTTPS", forward, certificate_arn=certificate_arn, ssl_policy=TLS_POLICY
+    )
+    # Redirect once HTTPS answers: adding a certificate or a domain never sends clients to a closed port meanwhile.
+    return [_listener(ctx, load_balancer, HTTP, "HTTP", _redirect(), depends_on=[https]), https]
 
 
 def _redirect() -> list[aws.lb.ListenerDefaultActionArgsDict]:
@@ -102,6 +105,7 @@ def _listener(
     actions: list[aws.lb.ListenerDefaultActionArgsDict],
     certificate_arn: Optional[pulumi.Input[str]] = None,
     ssl_policy: Optional[str] = None,
+    depends_on: Optional[list[pulumi.Resource]] = None,
 ) -> aws.lb.Listener:
     suffix = f"listener-{port}"
     return aws.lb.Listener(
@@ -113,5 +117,5 @@ def _listener(
         certificate_arn=certificate_arn,
         ssl_policy=ssl_policy,
         tags=ctx.tags(suffix),
-        opts=ctx.opts(),
+        opts=ctx.opts(depends_on=depends_on),
     )

@@ -1,15 +1,18 @@
 """Front end `api-gateway`: an HTTP API reaching the tasks through a VPC link and Cloud Map SRV records.
 
 HTTP APIs cannot target EC2 instances directly; a VPC link to a Cloud Map service can, and bridge-mode tasks
-register there with their host port. No load balancer exists in this mode.
+register there with their host port. No load balancer exists in this mode. With domain_name, a regional custom
+domain (TLS 1.2) maps to the `$default` stage, and the default execute-api endpoint is disabled: one way in.
 """
 
 import json
+from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
 
 from .context import LOG_RETENTION_DAYS, StackContext
+from .domain import AliasTarget, Domain, https_url, point_domain_at
 from .network import Network
 from .security import SecurityGroups
 from .service import CONTAINER_NAME, Exposure
@@ -33,7 +36,9 @@ ACCESS_LOG_FORMAT = json.dumps(
 )
 
 
-def build_api_gateway(ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups) -> Exposure:
+def build_api_gateway(
+    ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups, domain: Optional[Domain]
+) -> Exposure:
     discovery = _service_discovery(ctx, network)
     vpc_link = aws.apigatewayv2.VpcLink(
         ctx.child("vpc-link"),
@@ -42,7 +47,14 @@ def build_api_gateway(ctx: StackContext, settings: Settings, network: Network, g
         tags=ctx.tags("vpc-link"),
         opts=ctx.opts(),
     )
-    api = aws.apigatewayv2.Api(ctx.child("api"), protocol_type="HTTP", tags=ctx.tags("api"), opts=ctx.opts())
+    api = aws.apigatewayv2.Api(
+        ctx.child("api"),
+        protocol_type="HTTP",
+        # With a custom domain the execute-api endpoint is off, so nothing bypasses the domain's name and TLS policy.
+        disable_execute_api_endpoint=domain is not None,
+        tags=ctx.tags("api"),
+        opts=ctx.opts(),
+    )
     integration = aws.apigatewayv2.Integration(
         ctx.child("integration"),
         api_id=api.id,
@@ -61,9 +73,11 @@ def build_api_gateway(ctx: StackContext, settings: Settings, network: Network, g
         target=pulumi.Output.concat("integrations/", integration.id),
         opts=ctx.opts(),
     )
-    _default_stage(ctx, api)
+    stage = _default_stage(ctx, api)
+    if domain is not None:
+        _custom_domain(ctx, domain, api, stage)
     return Exposure(
-        url=api.api_endpoint,
+        url=https_url(domain) if domain else api.api_endpoint,
         service_registries={
             "registry_arn": discovery.arn,
             # Bridge mode: ECS must be told which container and port to publish in the SRV record.
@@ -118,3 +132,25 @@ def _default_stage(ctx: StackContext, api: aws.apigatewayv2.Api) -> aws.apigatew
         tags=ctx.tags("default-stage"),
         opts=ctx.opts(),
     )
+
+
+def _custom_domain(
+    ctx: StackContext, domain: Domain, api: aws.apigatewayv2.Api, stage: aws.apigatewayv2.Stage
+) -> aws.apigatewayv2.DomainName:
+    api_domain = aws.apigatewayv2.DomainName(
+        ctx.child("api-domain"),
+        domain_name=domain.name,
+        domain_name_configuration={
+            "certificate_arn": domain.certificate_arn,
+            "endpoint_type": "REGIONAL",
+            "security_policy": "TLS_1_2",
+        },
+        tags=ctx.tags("api-domain"),
+        opts=ctx.opts(),
+    )
+    aws.apigatewayv2.ApiMapping(
+        ctx.child("api-mapping"), api_id=api.id, domain_name=api_domain.domain_name, stage=stage.name, opts=ctx.opts()
+    )
+    configuration = api_domain.domain_name_configuration
+    point_domain_at(ctx, domain, AliasTarget(configuration.target_domain_name, configuration.hosted_zone_id))
+    return api_domain

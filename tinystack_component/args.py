@@ -101,7 +101,11 @@ class TinyStackArgs(TypedDict, total=False):
     max_count: int
     """Upper bound for tasks and instances when scaling on CPU, at least the instance count. Default: twice that."""
     certificate_arn: pulumi.Input[str]
-    """ACM certificate ARN. With it the ALB serves HTTPS on 443 and redirects HTTP to it. ALB only."""
+    """ACM certificate ARN: HTTPS on 443 and HTTP redirected to it. ALB, or API Gateway with a domain name."""
+    domain_name: str
+    """Host name of the app, such as app.example.com: a certificate, its DNS validation and an alias record."""
+    hosted_zone: str
+    """Public Route 53 zone of the domain name: its id (Z...) or name. Default: the parent domain (2 labels: itself)."""
     health_check_path: str
     """HTTP path the load balancer checks on each container. Default: /."""
     database: DatabaseArgs
@@ -149,6 +153,8 @@ DEFAULTS: dict[type, dict[str, Any]] = {
         "instance_count": 3,
         "max_count": None,
         "certificate_arn": None,
+        "domain_name": None,
+        "hosted_zone": None,
         "health_check_path": "/",
         "database": None,
         "bastion": None,

@@ -122,7 +122,7 @@ def _security_group(ctx: StackContext, network: Network, label: str, description
 def _front_end_rules(ctx: StackContext, groups: SecurityGroups, settings: Settings) -> None:
     if settings.front_end is FrontEnd.ALB:
         allow_from_cidr(ctx, "internet", ANYWHERE, groups.front_end, Port(HTTP))
-        if settings.certificate_arn is not None:
+        if settings.certificate_arn is not None or settings.domain_name is not None:
             allow_from_cidr(ctx, "internet", ANYWHERE, groups.front_end, Port(HTTPS))
     # The VPC link's group has no inbound rules: API Gateway reaches it from the AWS side, not through an SG.
     allow_between(ctx, groups.front_end, groups.containers, Port(settings.container_port))

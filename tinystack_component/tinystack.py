@@ -1,7 +1,8 @@
 """The TinyStack component: wires the tiers and exposes their outputs. Each tier lives in its own module.
 
-args → network → security groups → egress (NAT instance or endpoints) → cluster → front end → database → app
-→ bastion. Later tiers take what they need from earlier ones as small typed values.
+args → (hosted zone look-up) → network → security groups → egress (NAT instance or endpoints) → cluster →
+certificate → front end (and its alias record) → database → app → bastion. Later tiers take what they need from
+earlier ones as small typed values.
 """
 
 from typing import Optional
@@ -16,13 +17,21 @@ from .bastion import Bastion, build_bastion
 from .compute import build_cluster
 from .context import StackContext
 from .database import Database, build_database
+from .domain import Domain, build_domain, look_up_zone
 from .endpoints import build_vpc_endpoints
 from .image import build_image
 from .nat_instance import build_nat_instance
 from .network import Network, build_network
 from .security import SecurityGroups, build_security_groups
 from .service import Exposure, build_app
-from .validation import Settings, check_image_region, check_zones_in_region, validate, validate_name
+from .validation import (
+    Settings,
+    check_certificate_region,
+    check_image_region,
+    check_zones_in_region,
+    validate,
+    validate_name,
+)
 
 TYPE_TOKEN = "tinystack:index:TinyStack"
 
@@ -45,7 +54,11 @@ class TinyStack(pulumi.ComponentResource):
     service_name: pulumi.Output[str]
     """Name of the ECS service."""
     url: pulumi.Output[str]
-    """Where the app answers: the load balancer (http or https) or the API endpoint."""
+    """Where the app answers: https://<domain name>, else the load balancer (http or https) or the API endpoint."""
+    domain_name: pulumi.Output[Optional[str]]
+    """The app's own host name, when one is set."""
+    certificate_arn: pulumi.Output[Optional[str]]
+    """ARN of the ACM certificate the front end serves: the one made for the domain name, or the given one."""
     load_balancer_dns_name: pulumi.Output[Optional[str]]
     """DNS name of the Application Load Balancer, with the alb front end."""
     api_endpoint: pulumi.Output[Optional[str]]
@@ -71,6 +84,8 @@ class TinyStack(pulumi.ComponentResource):
         ctx = StackContext(name=name, parent=self, user_tags=settings.tags)
         region, zones = self._region_and_zones(ctx, settings)
         check_image_region(settings, region)
+        check_certificate_region(settings, region)
+        zone = look_up_zone(ctx, settings)
 
         network = build_network(ctx, settings, zones, region)
         groups = build_security_groups(ctx, network, settings)
@@ -78,7 +93,8 @@ class TinyStack(pulumi.ComponentResource):
         if not settings.nat:
             build_vpc_endpoints(ctx, network, groups)
         cluster = build_cluster(ctx, settings, network, groups)
-        exposure = self._front_end(ctx, settings, network, groups)
+        domain = build_domain(ctx, settings, zone)
+        exposure = self._front_end(ctx, settings, network, groups, domain)
         database = build_database(ctx, settings.database, network, groups) if settings.database else None
         connection = database.connection if database else None
         app = build_app(ctx, settings, cluster, exposure, self._image(ctx, settings), region, connection)
@@ -88,6 +104,8 @@ class TinyStack(pulumi.ComponentResource):
         self.cluster_name = cluster.cluster.name
         self.service_name = app.service.name
         self.url = exposure.url
+        self.domain_name = _optional(settings.domain_name)
+        self.certificate_arn = _optional(domain.certificate_arn if domain else settings.certificate_arn)
         self.load_balancer_dns_name = _optional(exposure.load_balancer_dns_name)
         self.api_endpoint = _optional(exposure.api_endpoint)
         self._expose_data_and_access(database, bastion)
@@ -121,10 +139,12 @@ class TinyStack(pulumi.ComponentResource):
         return settings.container_image
 
     @staticmethod
-    def _front_end(ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups) -> Exposure:
+    def _front_end(
+        ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups, domain: Optional[Domain]
+    ) -> Exposure:
         if settings.front_end is FrontEnd.ALB:
-            return build_alb(ctx, settings, network, groups)
-        return build_api_gateway(ctx, settings, network, groups)
+            return build_alb(ctx, settings, network, groups, domain)
+        return build_api_gateway(ctx, settings, network, groups, domain)
 
     def _expose_network(self, network: Network, settings: Settings, nat_instance_id: Optional[pulumi.Output]) -> None:
         self.vpc_id = network.vpc.id

@@ -38,6 +38,10 @@ INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 DB_INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
 AVAILABILITY_ZONE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+[a-z]$")
 CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{4,31}$")
+# ACM puts the certificate's first name in its subject's common name, which X.509 limits to 64 octets.
+ACM_COMMON_NAME_LIMIT = 64
 HEALTH_CHECK_PATH = re.compile(r"^/\S{0,1023}$")
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 DB_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -309,15 +313,78 @@ def _certificate_arn(fields: Fields, resolved: dict) -> Optional[pulumi.Input[st
     value = fields.get("certificate_arn")
     if value is None:
         return None
-    if resolved["front_end"] is not FrontEnd.ALB:
+    if resolved["front_end"] is not FrontEnd.ALB and resolved["domain_name"] is None:
         raise fields.fail(
-            "certificate_arn", value, "a certificate applies to the ALB front end only; remove it or use front_end alb"
+            "certificate_arn",
+            value,
+            "a certificate applies to the ALB front end, or to api-gateway with domain_name; remove it or set one",
         )
     if not _is_output(value) and not (isinstance(value, str) and CERTIFICATE_ARN.match(value)):
         raise fields.fail(
             "certificate_arn", value, "expected an ACM certificate ARN, arn:aws:acm:<region>:<account>:certificate/<id>"
         )
     return value
+
+
+def is_dns_name(value: Any) -> bool:
+    """A lower-case host name of two or more labels, without the trailing dot: what Route 53 and ACM both take."""
+    if not isinstance(value, str) or len(value) > 253:
+        return False
+    labels = value.split(".")
+    return len(labels) >= 2 and all(DNS_LABEL.match(label) for label in labels) and not labels[-1].isdigit()
+
+
+def is_inside_zone(domain_name: str, zone_name: str) -> bool:
+    return domain_name == zone_name or domain_name.endswith(f".{zone_name}")
+
+
+DOMAIN_NAME_RULE = (
+    "a lower-case DNS name such as app.example.com: two or more labels of letters, digits and inner hyphens, "
+    "at most 63 characters each, no trailing dot"
+)
+
+
+def _domain_name(fields: Fields, _: dict) -> Optional[str]:
+    value = fields.get("domain_name")
+    if value is None:
+        return None
+    if not is_dns_name(value):
+        raise fields.fail("domain_name", value, f"expected {DOMAIN_NAME_RULE}")
+    if fields.get("certificate_arn") is None and len(value) > ACM_COMMON_NAME_LIMIT:
+        raise fields.fail(
+            "domain_name",
+            value,
+            f"expected at most {ACM_COMMON_NAME_LIMIT} characters for a certificate ACM makes; "
+            "bring your own with certificate_arn for a longer name",
+        )
+    return value
+
+
+def default_hosted_zone(domain_name: str) -> str:
+    """The parent domain (app.example.com → example.com); a two-label name is the zone's apex itself."""
+    labels = domain_name.split(".")
+    return domain_name if len(labels) == 2 else ".".join(labels[1:])
+
+
+def _hosted_zone(fields: Fields, resolved: dict) -> Optional[str]:
+    value = fields.get("hosted_zone")
+    domain_name = resolved["domain_name"]
+    if domain_name is None:
+        if value is not None:
+            raise fields.fail("hosted_zone", value, "a hosted zone applies with domain_name only; set domain_name too")
+        return None
+    if value is None:
+        return default_hosted_zone(domain_name)
+    if isinstance(value, str) and HOSTED_ZONE_ID.match(value):
+        return value
+    name = value.removesuffix(".") if isinstance(value, str) else value
+    if not is_dns_name(name):
+        raise fields.fail(
+            "hosted_zone", value, "expected a Route 53 zone id such as Z0123456789ABCDEFGHIJ or a zone name"
+        )
+    if not is_inside_zone(domain_name, name):
+        raise fields.fail("hosted_zone", value, f"expected the zone that holds domain_name {domain_name}")
+    return name
 
 
 def _tags(fields: Fields, _: dict) -> Mapping[str, str]:
@@ -495,6 +562,8 @@ RULES: dict[str, Rule] = {
     "max_count": lambda fields, resolved: fields.number(
         "max_count", resolved["instance_count"], 200, default=2 * resolved["instance_count"]
     ),
+    "domain_name": _domain_name,
+    "hosted_zone": _hosted_zone,
     "certificate_arn": _certificate_arn,
     "health_check_path": lambda fields, _: fields.text(
         "health_check_path", HEALTH_CHECK_PATH, "a path starting with /"
@@ -570,3 +639,39 @@ def check_image_region(settings: Settings, region: str) -> None:
             f"with nat false the image must be in private ECR of the stack's region {region}; "
             f"replicate it there or use app_path",
         )
+
+
+def check_certificate_region(settings: Settings, region: str) -> None:
+    """ALB listeners and regional API domains take a certificate of their own region only."""
+    arn = settings.certificate_arn
+    if not isinstance(arn, str):
+        return
+    certificate_region = arn.split(":")[3]
+    if certificate_region != region:
+        raise _fail(
+            "certificate_arn",
+            arn,
+            f"expected a certificate in the stack's region {region}, not {certificate_region}; request or import "
+            "it there, or set domain_name without certificate_arn and the stack makes one",
+        )
+
+
+def check_hosted_zone(settings: Settings, zone_name: str, private: bool) -> str:
+    """The looked-up zone: public (the internet must resolve the name) and holding domain_name. Its name, no dot."""
+    name = zone_name.removesuffix(".")
+    if private:
+        raise TinyStackArgsError(
+            "hosted_zone",
+            settings.hosted_zone,
+            f"expected a public hosted zone: {name} is private, and the internet-facing front end needs a name "
+            "the internet can resolve",
+            "hostedZone",
+        )
+    if not is_inside_zone(settings.domain_name, name):
+        raise TinyStackArgsError(
+            "hosted_zone",
+            settings.hosted_zone,
+            f"expected the zone that holds domain_name {settings.domain_name}; this zone is {name}",
+            "hostedZone",
+        )
+    return name

@@ -103,7 +103,14 @@ class Look(NamedTuple):
 
 def _load_balancer(topology: Topology, balancers: list[Recorded]) -> tuple[str, ...]:
     schemes = ("internal" if t.truthy(lb.inputs.get("internal")) else "internet-facing" for lb in balancers)
-    return ("Application Load Balancer", *schemes)
+    names = (name for lb in balancers for name in t.names_aliased_to(topology.resources, lb.outputs.get("dnsName")))
+    return ("Application Load Balancer", *schemes, *(f"https://{name}" for name in names))
+
+
+def _vpc_link(topology: Topology, links: list[Recorded]) -> tuple[str, ...]:
+    apis = topology.of_type(t.HTTP_API)
+    names = (name for api in apis for name in t.api_domain_names(topology.resources, api))
+    return ("API Gateway HTTP API", "VPC link", *(f"https://{name}" for name in names))
 
 
 def _container_instances(topology: Topology, resources: list[Recorded]) -> tuple[str, ...]:
@@ -138,7 +145,7 @@ def _vpc_endpoints(topology: Topology, endpoints: list[Recorded]) -> tuple[str, 
 # The order of this dict is the order of the nodes in a subnet box.
 LOOKS: dict[str, Look] = {
     LOAD_BALANCER: Look(_load_balancer, "ALB node"),
-    VPC_LINK: Look(lambda topology, links: ("API Gateway HTTP API", "VPC link"), "VPC link"),
+    VPC_LINK: Look(_vpc_link, "VPC link"),
     CONTAINER_INSTANCES: Look(_container_instances, "ECS instance"),
     DATABASE: Look(_databases, "DB subnet", "cylinder"),
     NAT_INSTANCE: Look(_instances("NAT instance"), "NAT instance"),

@@ -458,8 +458,14 @@ class Topology:
         return Access(frozenset(ports), own.sources, own.rules | onward.rules | {rule.name for rule in into_nat})
 
     def public_api(self) -> Access:
-        """The HTTP API's managed endpoint is public: anyone can call it on 443, and it forwards over the VPC link."""
-        apis = [api for api in self.of_type(t.HTTP_API) if str(api.inputs.get("protocolType", "")).upper() == "HTTP"]
+        """An HTTP API is public on 443, through its execute-api endpoint (unless disabled) or a custom domain, and it
+        forwards over the VPC link."""
+        apis = [
+            api
+            for api in self.of_type(t.HTTP_API)
+            if str(api.inputs.get("protocolType", "")).upper() == "HTTP"
+            and (not truthy(api.inputs.get("disableExecuteApiEndpoint")) or t.api_domains(self.resources, api))
+        ]
         if not apis or not any(member.endpoint == VPC_LINK for member in self.members):
             return Access()
         return Access(

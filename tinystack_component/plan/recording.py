@@ -6,6 +6,7 @@ placeholders, and are labelled as such wherever they are shown.
 """
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -19,6 +20,26 @@ DEFAULT_REGION = "us-east-1"
 ACCOUNT = "123456789012"
 PLACEHOLDER_ARM64_AMI = "ami-0arm64example000"
 PLACEHOLDER_X86_AMI = "ami-0x8664example000"
+# Route 53 zones of the regional ALB and API Gateway endpoints (AWS publishes them per region).
+ALB_ZONE_IDS = {"us-east-1": "Z35SXDOTRQ7X7K", "eu-west-1": "Z32O12XQLNTSW2"}
+API_GATEWAY_ZONE_IDS = {"us-east-1": "Z1UJRXOUMOOFQ8", "eu-west-1": "ZLY8HYME6SFDD"}
+PLACEHOLDER_SERVICE_ZONE_ID = "Z0SERVICEZONE0PLACEHOLDER"
+
+
+@dataclass(frozen=True)
+class MockZone:
+    """A Route 53 hosted zone in the mocked account."""
+
+    zone_id: str
+    name: str
+    private: bool = False
+
+
+# The account's zones; a public zone of any other name is made up on demand, so any domain can be planned.
+HOSTED_ZONES = (
+    MockZone("Z0EXAMPLE0PUBLIC0ZONE", "example.com"),
+    MockZone("Z0EXAMPLE0PRIVATE0ZONE", "internal.example.com", private=True),
+)
 
 
 @dataclass
@@ -54,6 +75,22 @@ def _fake_id(typ: str, name: str) -> str:
     return f"{typ.rsplit(':', 1)[-1].lower()}-{name}"
 
 
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:32]
+
+
+def _validation_options(domain_name: str) -> list[dict[str, str]]:
+    """What ACM asks for a DNS-validated name: a CNAME below the name, pointing into acm-validations.aws."""
+    return [
+        {
+            "domainName": domain_name,
+            "resourceRecordName": f"_{_digest('name', domain_name)}.{domain_name}.",
+            "resourceRecordType": "CNAME",
+            "resourceRecordValue": f"_{_digest('value', domain_name)}.acm-validations.aws.",
+        }
+    ]
+
+
 # What AWS reports for resources beyond their inputs, so outputs such as ARNs and DNS names resolve.
 def _computed_state(region: str, typ: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
     service = {"cloudwatch": "logs", "lb": "elasticloadbalancing", "apigatewayv2": "apigateway"}.get(
@@ -70,7 +107,33 @@ def _computed_state(region: str, typ: str, name: str, inputs: dict[str, Any]) ->
     elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":
         state |= {"prefixListId": "pl-63a5400a"}
     elif typ == "aws:lb/loadBalancer:LoadBalancer":
-        state |= {"dnsName": f"{name}-123456.{region}.elb.amazonaws.com", "arnSuffix": f"app/{name}/123"}
+        state |= {
+            "dnsName": f"{name}-123456.{region}.elb.amazonaws.com",
+            "arnSuffix": f"app/{name}/123",
+            "zoneId": ALB_ZONE_IDS.get(region, PLACEHOLDER_SERVICE_ZONE_ID),
+        }
+    elif typ == "aws:acm/certificate:Certificate":
+        state |= {
+            # A new certificate (another name) is a new ARN, as in ACM.
+            "arn": f"arn:aws:acm:{region}:{ACCOUNT}:certificate/{_uuid(name, inputs.get('domainName', ''))}",
+            "domainValidationOptions": _validation_options(inputs.get("domainName", "")),
+            "status": "PENDING_VALIDATION",
+        }
+    elif typ == "aws:acm/certificateValidation:CertificateValidation":
+        state |= {"certificateArn": inputs.get("certificateArn")}
+    elif typ == "aws:route53/record:Record":
+        # The provider reports the record's name without the trailing dot.
+        state |= {"fqdn": str(inputs.get("name", "")).removesuffix(".")}
+    elif typ == "aws:apigatewayv2/domainName:DomainName":
+        configuration = inputs.get("domainNameConfiguration") or {}
+        state |= {
+            "arn": f"arn:aws:apigateway:{region}::/domainnames/{inputs.get('domainName')}",
+            "domainNameConfiguration": {
+                **configuration,
+                "targetDomainName": f"d-{_digest(name)[:10]}.execute-api.{region}.amazonaws.com",
+                "hostedZoneId": API_GATEWAY_ZONE_IDS.get(region, PLACEHOLDER_SERVICE_ZONE_ID),
+            },
+        }
     elif typ == "aws:apigatewayv2/api:Api":
         state |= {"apiEndpoint": f"https://abc123.execute-api.{region}.amazonaws.com"}
     elif typ == "awsx:ecr:Repository":
@@ -99,6 +162,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.region = region
         self.zone_names = [f"{region}{letter}" for letter in "abcdf"]
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.hosted_zones: list[MockZone] = list(HOSTED_ZONES)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         self.inputs[(args.typ, args.name)] = _unwrap_secrets(dict(args.inputs))
@@ -128,6 +192,40 @@ def _availability_zones(mocks: RecordingMocks, _: Mapping[str, Any]) -> dict[str
     }
 
 
+def _uuid(*parts: str) -> str:
+    digest = _digest("certificate", *parts)
+    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+def _hosted_zone(mocks: "RecordingMocks", args: Mapping[str, Any]) -> dict[str, Any]:
+    """The provider's answer: by id, the zone whatever its kind; by name, a public zone only (private_zone false)."""
+    zone_id, name = args.get("zoneId"), str(args.get("name") or "").removesuffix(".")
+    if zone_id:
+        zone = next((zone for zone in mocks.hosted_zones if zone.zone_id == zone_id), None)
+    else:
+        want_private = bool(args.get("privateZone"))
+        matches = [zone for zone in mocks.hosted_zones if zone.name == name]
+        zone = next((zone for zone in matches if zone.private == want_private), None)
+        if zone is None and not matches:
+            zone = MockZone(f"Z0{_digest('zone', name)[:18].upper()}", name)
+    if zone is None:
+        raise Exception("no matching Route 53 Hosted Zone found")
+    return {
+        "id": zone.zone_id,
+        "zoneId": zone.zone_id,
+        # Route 53's own form of the name ends in a dot; asked by id, answer so (TinyStack takes either form).
+        "name": f"{zone.name}." if zone_id else zone.name,
+        "privateZone": zone.private,
+        "arn": f"arn:aws:route53:::hostedzone/{zone.zone_id}",
+        "callerReference": f"tinystack-{zone.zone_id}",
+        "comment": "",
+        "nameServers": [f"ns-{number}.awsdns-{number:02d}.org" for number in (1, 2, 3, 4)],
+        "primaryNameServer": "ns-1.awsdns-01.org",
+        "resourceRecordSetCount": 2,
+        "tags": {},
+    }
+
+
 def _ssm_parameter(mocks: RecordingMocks, args: Mapping[str, Any]) -> dict[str, Any]:
     name = args["name"]
     ami = PLACEHOLDER_ARM64_AMI if "arm64" in name else PLACEHOLDER_X86_AMI
@@ -145,6 +243,7 @@ INVOKE_ANSWERS: dict[str, Callable[[RecordingMocks, Mapping[str, Any]], dict[str
         "description": "US East (N. Virginia)",
     },
     "aws:ssm/getParameter:getParameter": _ssm_parameter,
+    "aws:route53/getZone:getZone": _hosted_zone,
     "aws:index/getCallerIdentity:getCallerIdentity": lambda mocks, _: {
         "accountId": ACCOUNT,
         "arn": f"arn:aws:iam::{ACCOUNT}:user/test",

@@ -22,6 +22,7 @@ _SERVICE_TIERS = {
     "apigatewayv2": "front end",
     "servicediscovery": "front end",
     "acm": "front end",
+    "route53": "front end",
     "ecs": "compute",
     "autoscaling": "compute",
     "ecr": "compute",

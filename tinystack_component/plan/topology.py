@@ -34,6 +34,9 @@ EIP_ASSOCIATION = "aws:ec2/eipAssociation:EipAssociation"
 LOAD_BALANCERS = (LOAD_BALANCER, "aws:alb/loadBalancer:LoadBalancer")
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
 STAGE = "aws:apigatewayv2/stage:Stage"
+API_DOMAIN = "aws:apigatewayv2/domainName:DomainName"
+API_MAPPING = "aws:apigatewayv2/apiMapping:ApiMapping"
+DNS_RECORD = "aws:route53/record:Record"
 ECS_CLUSTER = "aws:ecs/cluster:Cluster"
 ECS_SERVICE = "aws:ecs/service:Service"
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
@@ -111,3 +114,33 @@ def subnet_group_subnets(resources: Sequence[Recorded], group_name: Any) -> list
         if group_name and group_name in (group.id, group.outputs.get("name"), group.inputs.get("name")):
             return list(group.inputs.get("subnetIds") or [])
     return []
+
+
+def names_aliased_to(resources: Sequence[Recorded], dns_name: Any) -> list[str]:
+    """The Route 53 names whose alias targets `dns_name` (a load balancer's, or an API domain's target)."""
+    return sorted(
+        str(record.inputs.get("name"))
+        for record in of_type(resources, DNS_RECORD)
+        if dns_name and any(alias.get("name") == dns_name for alias in record.inputs.get("aliases") or [])
+    )
+
+
+def api_domains(resources: Sequence[Recorded], api: Recorded) -> list[Recorded]:
+    """The custom domains mapped to an HTTP API (by the domain's name or id)."""
+    mapped = {
+        mapping.inputs.get("domainName")
+        for mapping in of_type(resources, API_MAPPING)
+        if mapping.inputs.get("apiId") == api.id
+    }
+    return [
+        domain for domain in of_type(resources, API_DOMAIN) if {domain.id, domain.inputs.get("domainName")} & mapped
+    ]
+
+
+def api_domain_names(resources: Sequence[Recorded], api: Recorded) -> list[str]:
+    """The host names that reach the API through its custom domains: the alias records to each domain's target."""
+    names = []
+    for domain in api_domains(resources, api):
+        target = (domain.outputs.get("domainNameConfiguration") or {}).get("targetDomainName")
+        names += names_aliased_to(resources, target) or [str(domain.inputs.get("domainName"))]
+    return sorted(set(names))
