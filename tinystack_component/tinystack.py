@@ -22,7 +22,14 @@ from .nat_instance import build_nat_instance
 from .network import Network, build_network
 from .security import SecurityGroups, build_security_groups
 from .service import Exposure, build_app
-from .validation import Settings, check_image_region, check_zones_in_region, validate, validate_name
+from .validation import (
+    Settings,
+    check_endpoint_zones,
+    check_image_region,
+    check_zones_in_region,
+    validate,
+    validate_name,
+)
 
 TYPE_TOKEN = "tinystack:index:TinyStack"
 
@@ -57,11 +64,11 @@ class TinyStack(pulumi.ComponentResource):
     database_secret_arn: pulumi.Output[Optional[str]]
     """ARN of the Secrets Manager secret (username and password) that RDS manages, when there is a database."""
     bastion_public_ip: pulumi.Output[Optional[str]]
-    """Public IP of the bastion, when there is one."""
+    """Public IP of the SSH bastion, when there is one (the Session Manager bastion has none)."""
     bastion_ssh_command: pulumi.Output[Optional[str]]
-    """Command that opens an SSH session on the bastion, when there is one."""
+    """Command that opens a shell on the bastion: ssh, or aws ssm start-session for the Session Manager bastion."""
     database_tunnel_command: pulumi.Output[Optional[str]]
-    """Command that forwards the database port to localhost through the bastion, when both exist."""
+    """Command that forwards the database port to localhost through the bastion (ssh -L or Session Manager)."""
 
     def __init__(self, name: str, args: TinyStackArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         # Every rule is checked before anything is registered, so bad input never leaves a half-built stack.
@@ -71,12 +78,13 @@ class TinyStack(pulumi.ComponentResource):
         ctx = StackContext(name=name, parent=self, user_tags=settings.tags)
         region, zones = self._region_and_zones(ctx, settings)
         check_image_region(settings, region)
+        endpoint_zones = check_endpoint_zones(settings, zones)
 
         network = build_network(ctx, settings, zones, region)
         groups = build_security_groups(ctx, network, settings)
         nat = build_nat_instance(ctx, network, groups, settings.nat_instance_type) if settings.nat else None
         if not settings.nat:
-            build_vpc_endpoints(ctx, network, groups)
+            build_vpc_endpoints(ctx, network, groups, settings, endpoint_zones)
         cluster = build_cluster(ctx, settings, network, groups)
         exposure = self._front_end(ctx, settings, network, groups)
         database = build_database(ctx, settings.database, network, groups) if settings.database else None
@@ -137,7 +145,7 @@ class TinyStack(pulumi.ComponentResource):
         self.database_endpoint = _optional(database.connection.host if database else None)
         self.database_port = _optional(database.connection.port if database else None)
         self.database_secret_arn = _optional(database.connection.secret_arn if database else None)
-        self.bastion_public_ip = _optional(bastion.instance.public_ip if bastion else None)
+        self.bastion_public_ip = _optional(bastion.public_ip if bastion else None)
         self.bastion_ssh_command = _optional(bastion.ssh_command if bastion else None)
         self.database_tunnel_command = _optional(bastion.tunnel_command if bastion else None)
 
