@@ -20,6 +20,7 @@ PRICES = {
     "alb_hour": 0.02,
     "alb_lcu_hour": 0.01,
     "interface_endpoint_az_hour": 0.01,
+    "interface_endpoint_gb": 0.01,
     "nat_gateway_hour": 0.04,
     "nat_gateway_gb": 0.045,
     "rds_instance_hour": {"db.t4g.micro": 0.02},
