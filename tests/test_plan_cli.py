@@ -48,7 +48,7 @@ def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
     code, out, _ = run(capsys, "--stack", "dev", "--json", "--out", str(tmp_path))
     assert time.perf_counter() - started < 3
     plan = json.loads(out)
-    assert set(plan) == {"resources", "reachability", "violations", "monthly_cost", "diagram"}
+    assert set(plan) == {"resources", "reachability", "service_reachability", "violations", "monthly_cost", "diagram"}
     assert {"type": "aws:ec2/vpc:Vpc", "name": "tinystack-vpc", "parent": "tinystack"} in plan["resources"]
     assert all(set(row) == {"from", "to", "ports"} for row in plan["reachability"])
     assert all(set(row) == {"resource", "rule", "detail"} for row in plan["violations"])
@@ -57,6 +57,8 @@ def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
         "total_usd",
         "items",
         "nat_gateway_alternative_usd",
+        "interface_endpoints_usd",
+        "ten_endpoints_in_three_azs_usd",
         "price_date",
         "price_region",
         "usage",
@@ -68,6 +70,10 @@ def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
     assert cost["total_usd"] == pytest.approx(sum(item["usd"] for item in cost["items"]))
     assert cost["nat_gateway_alternative_usd"] > cost["total_usd"]
     assert any(item["name"] == "NAT instance tinystack-nat-instance (t4g.nano)" for item in cost["items"])
+    assert cost["interface_endpoints_usd"] == 0 and cost["ten_endpoints_in_three_azs_usd"] is None
+    needed = {row["service"]: row for row in plan["service_reachability"]}
+    assert set(needed) >= {"ecs", "ecs-agent", "ecs-telemetry", "logs", "secretsmanager", "public.ecr.aws"}
+    assert all(row["via"] == "nat" and row["zones"] == [] for row in needed.values())
     assert plan["diagram"] == str(tmp_path / "dev.md")
     assert "```mermaid" in Path(plan["diagram"]).read_text()
     assert code == (1 if plan["violations"] else 0)

@@ -92,6 +92,7 @@ def as_json(plan: PlanResult) -> dict[str, Any]:
             "total_usd": cost.total_usd,
             "items": [{"name": item.name, "usd": item.usd} for item in cost.items],
             "nat_gateway_alternative_usd": cost.nat_gateway_alternative_usd,
+            "interface_endpoints_usd": cost.endpoints_usd,
             "ten_endpoints_in_three_azs_usd": cost.ten_endpoints_in_three_azs_usd,
             "price_date": cost.price_date,
             "price_region": cost.price_region,
@@ -161,7 +162,7 @@ def _reachability(plan: PlanResult) -> list[str]:
 def _services(plan: PlanResult) -> list[str]:
     if not plan.services:
         return []
-    lines = ["", "Service reachability (the AWS services the instances need, and how they reach them)"]
+    lines = ["", "Service reachability (what the instances need from AWS, and how they reach it)"]
     return lines + ["  " + line for line in format_services(plan.services, width=78)]
 
 

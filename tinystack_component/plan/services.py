@@ -115,7 +115,7 @@ def format_services(rows: Sequence[ServiceReach], width: int = 78) -> list[str]:
     indent = sum(widths) + 6
     lines = []
     for *columns, users in table:
-        wrapped = textwrap.wrap(users, max(width - indent, 20)) or [""]
+        wrapped = textwrap.wrap(users, max(width - indent, 20), break_on_hyphens=False) or [""]
         lead = "  ".join(f"{text:<{size}}" for text, size in zip(columns, widths, strict=True))
         lines.append(f"{lead}  {wrapped[0]}".rstrip())
         lines.extend(" " * indent + more for more in wrapped[1:])
