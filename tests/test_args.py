@@ -241,7 +241,7 @@ def test_a_bastion_without_a_key_is_a_session_manager_host():
 @pytest.mark.parametrize(
     ("bastion", "field", "accepted"),
     [
-        ({"allowed_cidrs": ["203.0.113.7/32"]}, "bastion.allowed_cidrs", "Session Manager bastion has no inbound rule"),
+        ({"allowed_cidrs": ["203.0.113.7/32"]}, "bastion.allowed_cidrs", "has no inbound rule"),
         ({**BASTION, "public_key": "ssh-dss AAAAB3NzaC1kc3MAAACBAP"}, "bastion.public_key", "ssh-ed25519"),
         ({**BASTION, "public_key": "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIHj3"}, "bastion.public_key", "ssh-rsa"),
         ({**BASTION, "public_key": "-----BEGIN OPENSSH PRIVATE KEY-----"}, "bastion.public_key", "public key"),

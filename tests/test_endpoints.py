@@ -43,29 +43,43 @@ def test_without_database_secrets_or_session_manager_only_what_ecs_on_ec2_needs(
     assert set(ALWAYS) == set(ECS_ON_EC2)
 
 
-# Every combination: database or not, container secrets or not, no bastion / SSH bastion / Session Manager bastion.
-COMBINATIONS = list(
-    itertools.product([{}, {"database": {}}], [{}, SECRET], [{}, SSH_BASTION, SESSION_MANAGER_BASTION], [None, 1, 2, 3])
-)
+# Every combination: database or not, container secrets or not, no bastion / SSH bastion / Session Manager bastion;
+# each with endpoint_zones unset, 1, 2 and 3 for the pure set, and one of them for a recorded build.
+KINDS = list(itertools.product([{}, {"database": {}}], [{}, SECRET], [{}, SSH_BASTION, SESSION_MANAGER_BASTION]))
+COMBINATIONS = [(*kind, zones) for kind in KINDS for zones in (None, 1, 2, 3)]
 
 
-@pytest.mark.parametrize(("database", "secrets", "bastion", "zones"), COMBINATIONS)
-def test_the_endpoint_set_and_subnets_for_each_combination(eu_build, database, secrets, bastion, zones):
+def combination(database, secrets, bastion, zones):
     args = {**ISOLATED, **database, **secrets, **bastion}
-    if zones is not None:
-        args["endpoint_zones"] = zones
-    stack = eu_build(args)
+    return args if zones is None else {**args, "endpoint_zones": zones}
+
+
+def expected_services(database, secrets, bastion):
     expected = list(ECS_ON_EC2)
     if database or secrets:
         expected.append("secretsmanager")
     if bastion is SESSION_MANAGER_BASTION:
         expected += ["ssm", "ssmmessages"]
-    assert services(stack) == sorted(expected)
-    assert "ec2messages" not in services(stack)
+    return sorted(expected)
+
+
+@pytest.mark.parametrize(("database", "secrets", "bastion", "zones"), COMBINATIONS)
+def test_the_endpoint_set_for_each_combination(database, secrets, bastion, zones):
+    found = interface_endpoint_services(validate(combination(database, secrets, bastion, zones)))
+    assert sorted(found) == expected_services(database, secrets, bastion)
+    assert "ec2messages" not in found
+
+
+@pytest.mark.parametrize(
+    ("database", "secrets", "bastion", "zones"),
+    [(*kind, (None, 1, 2, 3)[index % 4]) for index, kind in enumerate(KINDS)],
+)
+def test_the_recorded_endpoints_and_their_subnets_for_each_combination(eu_build, database, secrets, bastion, zones):
+    stack = eu_build(combination(database, secrets, bastion, zones))
+    assert services(stack) == expected_services(database, secrets, bastion)
     first = [stack.named(f"web-app-{n}").id for n in range(1, (zones or 3) + 1)]
     for endpoint in interface_endpoints(stack).values():
         assert endpoint.inputs["subnetIds"] == first, endpoint.name
-    assert sorted(interface_endpoint_services(validate(args))) == services(stack)
 
 
 def test_endpoints_sit_in_the_app_subnets_behind_their_group(isolated):

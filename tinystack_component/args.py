@@ -62,7 +62,7 @@ class BastionArgs(TypedDict, total=False):
     public_key: str
     """OpenSSH key (ssh-ed25519, ssh-rsa, ecdsa-sha2-*): SSH bastion. Without: Session Manager, no open port."""
     allowed_cidrs: list[str]
-    """CIDRs that may reach port 22, such as 203.0.113.7/32; only with public_key. 0.0.0.0/0 and ::/0 are refused."""
+    """CIDRs that may reach port 22, such as 203.0.113.7/32; only with a public key. 0.0.0.0/0 and ::/0 are refused."""
     instance_type: str
     """EC2 instance type of the bastion. Default: t4g.nano."""
 

@@ -27,7 +27,7 @@ SESSION_MANAGER = ("ssm", "ssmmessages")
 
 def interface_endpoint_services(settings: Settings) -> tuple[str, ...]:
     """The interface endpoints an isolated stack needs for this configuration, in a stable order."""
-    services = ALWAYS
+    services: tuple[str, ...] = ALWAYS
     if settings.database is not None or settings.container_secrets:
         services += SECRETS
     if uses_session_manager(settings):

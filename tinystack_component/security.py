@@ -192,9 +192,7 @@ def _rule(
     )
     suffix = f"allow-{source}-to-{target}-{port.label}-{direction}"
     described = {"description": description} if description else {}
-    rule_type(
-        ctx.child(suffix), **endpoints, **port.rule_inputs(), **described, tags=ctx.tags(suffix), opts=ctx.opts()
-    )
+    rule_type(ctx.child(suffix), **endpoints, **port.rule_inputs(), **described, tags=ctx.tags(suffix), opts=ctx.opts())
 
 
 def _cidr_inputs(cidr: str) -> CidrInputs:

@@ -244,7 +244,9 @@ def _endpoint_zones(fields: Fields, resolved: dict) -> Optional[int]:
         return None
     if resolved["nat"]:
         raise fields.fail(
-            "endpoint_zones", value, "interface endpoints exist only with nat false; remove endpoint_zones or set nat false"
+            "endpoint_zones",
+            value,
+            "interface endpoints exist only with nat false; remove endpoint_zones or set nat false",
         )
     zones = resolved["availability_zones"]
     most = len(zones) if zones else 3
@@ -601,7 +603,9 @@ def check_endpoint_zones(settings: Settings, zones: tuple[str, ...]) -> int:
         return len(zones)
     if wanted > len(zones):
         raise _fail(
-            "endpoint_zones", wanted, f"expected at most the stack's {len(zones)} Availability Zones ({', '.join(zones)})"
+            "endpoint_zones",
+            wanted,
+            f"expected at most the stack's {len(zones)} Availability Zones ({', '.join(zones)})",
         )
     return int(wanted)
 

@@ -176,7 +176,9 @@ def _has_ssm_policy(topology: Topology, resource: Optional[Recorded]) -> bool:
     if profile is None:
         return False
     role = profile.inputs.get("role")
-    arns = [a.inputs.get("policyArn", "") for a in topology.of_type(ROLE_POLICY_ATTACHMENT) if a.inputs.get("role") == role]
+    arns = [
+        a.inputs.get("policyArn", "") for a in topology.of_type(ROLE_POLICY_ATTACHMENT) if a.inputs.get("role") == role
+    ]
     for found in topology.of_type(ROLE):
         if role in (found.id, found.outputs.get("name"), found.inputs.get("name")):
             arns += list(found.inputs.get("managedPolicyArns") or [])
@@ -287,7 +289,10 @@ def _routes_through_nat(topology: Topology, member: Member) -> bool:
     tables = _route_tables(topology, member)
     for route in topology.of_type(t.ROUTE):
         inputs = route.inputs
-        default = (inputs.get("destinationCidrBlock") or inputs.get("destinationIpv6CidrBlock")) in ("0.0.0.0/0", "::/0")
+        default = (inputs.get("destinationCidrBlock") or inputs.get("destinationIpv6CidrBlock")) in (
+            "0.0.0.0/0",
+            "::/0",
+        )
         if inputs.get("routeTableId") in tables and default and any(inputs.get(key) for key in NAT_TARGETS):
             return True
     for table in topology.of_type(t.ROUTE_TABLE):
