@@ -109,7 +109,7 @@ class TinyStackArgs(TypedDict, total=False):
     database: DatabaseArgs
     """An optional RDS database. Off unless given."""
     bastion: BastionArgs
-    """An optional SSH bastion host. Off unless given."""
+    """An optional bastion: SSH with a public key, or Session Manager without one. Off unless given."""
     flow_logs: bool
     """Send rejected VPC traffic to CloudWatch Logs. Default: true."""
     tags: Mapping[str, str]

@@ -35,7 +35,7 @@ TYPE_TOKEN = "tinystack:index:TinyStack"
 
 
 class TinyStack(pulumi.ComponentResource):
-    """A secure, cheap, multi-AZ AWS home for a container app, with an optional RDS database and SSH bastion."""
+    """A secure, cheap, multi-AZ AWS home for a container app, with an optional RDS database and bastion."""
 
     vpc_id: pulumi.Output[str]
     """ID of the VPC."""
