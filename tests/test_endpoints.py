@@ -4,14 +4,14 @@ import itertools
 
 import pytest
 
-from tests.conftest import BASTION, T
+from tests.conftest import BASTION, ISOLATED, T
 from tinystack_component.args import TinyStackArgsError
 from tinystack_component.endpoints import ALWAYS, interface_endpoint_services
 from tinystack_component.validation import validate
 
-ISOLATED = {"nat": False, "container_image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"}
+EU_ISOLATED = {"nat": False, "container_image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"}
 ECS_ON_EC2 = ["ecs", "ecs-agent", "ecs-telemetry", "ecr.api", "ecr.dkr", "logs"]
-SECRET = {"container_secrets": {"API_TOKEN": "s3cr3t"}}
+SECRET = {"container_secrets": {"TOKEN": "x"}}
 SESSION_MANAGER_BASTION: dict = {"bastion": {}}
 SSH_BASTION = {"bastion": BASTION}
 
@@ -24,8 +24,8 @@ def eu_build(build):
 
 
 @pytest.fixture
-def isolated(eu_build):
-    return eu_build(ISOLATED)
+def isolated(build):
+    return build(ISOLATED)
 
 
 def interface_endpoints(stack):
@@ -34,7 +34,7 @@ def interface_endpoints(stack):
 
 def services(stack):
     return sorted(
-        e.inputs["serviceName"].removeprefix("com.amazonaws.eu-west-1.") for e in interface_endpoints(stack).values()
+        e.inputs["serviceName"].removeprefix("com.amazonaws.us-east-1.") for e in interface_endpoints(stack).values()
     )
 
 
@@ -74,8 +74,8 @@ def test_the_endpoint_set_for_each_combination(database, secrets, bastion, zones
     ("database", "secrets", "bastion", "zones"),
     [(*kind, (None, 1, 2, 3)[index % 4]) for index, kind in enumerate(KINDS)],
 )
-def test_the_recorded_endpoints_and_their_subnets_for_each_combination(eu_build, database, secrets, bastion, zones):
-    stack = eu_build(combination(database, secrets, bastion, zones))
+def test_the_recorded_endpoints_and_their_subnets_for_each_combination(build, database, secrets, bastion, zones):
+    stack = build(combination(database, secrets, bastion, zones))
     assert services(stack) == expected_services(database, secrets, bastion)
     first = [stack.named(f"web-app-{n}").id for n in range(1, (zones or 3) + 1)]
     for endpoint in interface_endpoints(stack).values():
@@ -92,23 +92,27 @@ def test_endpoints_sit_in_the_app_subnets_behind_their_group(isolated):
         assert endpoint.inputs["vpcId"] == isolated.named("web-vpc").id
 
 
-def test_one_endpoint_zone_puts_every_interface_in_the_first_az(eu_build):
-    stack = eu_build({**ISOLATED, "endpoint_zones": 1})
+def test_endpoints_are_named_for_the_providers_region_and_sit_in_its_first_az(eu_build):
+    stack = eu_build({**EU_ISOLATED, "endpoint_zones": 1})
+    assert {e.inputs["serviceName"] for e in interface_endpoints(stack).values()} == {
+        f"com.amazonaws.eu-west-1.{service}" for service in ECS_ON_EC2
+    }
     (subnet,) = {tuple(e.inputs["subnetIds"]) for e in interface_endpoints(stack).values()}
     assert [stack.by_id(s).inputs["availabilityZone"] for s in subnet] == ["eu-west-1a"]
+    assert stack.named("web-s3-endpoint").inputs["serviceName"] == "com.amazonaws.eu-west-1.s3"
 
 
-def test_each_endpoint_keeps_its_name_and_inputs_when_others_come_and_go(eu_build):
-    base = interface_endpoints(eu_build(ISOLATED))
+def test_each_endpoint_keeps_its_name_and_inputs_when_others_come_and_go(build):
+    base = interface_endpoints(build(ISOLATED))
     for edit in ({"database": {}}, SECRET, SESSION_MANAGER_BASTION, SSH_BASTION):
-        edited = interface_endpoints(eu_build({**ISOLATED, **edit}))
+        edited = interface_endpoints(build({**ISOLATED, **edit}))
         assert {name: e.inputs for name, e in edited.items() if name in base} == {n: e.inputs for n, e in base.items()}
         assert set(base) <= set(edited)
 
 
-def test_changing_endpoint_zones_changes_only_the_endpoints_subnets(eu_build):
-    three = interface_endpoints(eu_build(ISOLATED))
-    one = interface_endpoints(eu_build({**ISOLATED, "endpoint_zones": 1}))
+def test_changing_endpoint_zones_changes_only_the_endpoints_subnets(build):
+    three = interface_endpoints(build(ISOLATED))
+    one = interface_endpoints(build({**ISOLATED, "endpoint_zones": 1}))
     assert set(one) == set(three)
     for name, endpoint in one.items():
         changed = {k for k in endpoint.inputs if endpoint.inputs[k] != three[name].inputs[k]}
@@ -121,10 +125,6 @@ def test_endpoint_group_admits_https_from_the_vpc_only(isolated):
     assert rule.inputs["cidrIpv4"] == "10.0.0.0/16"
 
 
-def test_s3_gateway_endpoint_uses_the_region(isolated):
-    assert isolated.named("web-s3-endpoint").inputs["serviceName"] == "com.amazonaws.eu-west-1.s3"
-
-
 def test_nat_mode_has_no_interface_endpoints(build):
     assert [e.name for e in build().of_type(T.ENDPOINT)] == ["web-s3-endpoint"]
     assert [e.name for e in build({"bastion": {}}).of_type(T.ENDPOINT)] == ["web-s3-endpoint"]
@@ -135,7 +135,7 @@ def test_nat_mode_has_no_interface_endpoints(build):
     [
         ({**ISOLATED, "endpoint_zones": 0}, "from 1 to 3"),
         ({**ISOLATED, "endpoint_zones": 4}, "from 1 to 3"),
-        ({**ISOLATED, "endpoint_zones": 3, "availability_zones": ["eu-west-1a", "eu-west-1b"]}, "from 1 to 2"),
+        ({**ISOLATED, "endpoint_zones": 3, "availability_zones": ["us-east-1a", "us-east-1b"]}, "from 1 to 2"),
         ({**ISOLATED, "endpoint_zones": "one"}, "Availability Zones"),
         ({"endpoint_zones": 1}, "nat false"),
     ],
@@ -149,10 +149,10 @@ def test_endpoint_zones_is_validated_against_the_az_count(args, accepted):
 def test_endpoint_zones_beyond_the_looked_up_azs_fails_before_any_resource(eu_build):
     eu_build.mocks.zone_names = ["eu-west-1a", "eu-west-1b"]
     with pytest.raises(TinyStackArgsError, match=r"endpoint_zones.*at most the stack's 2"):
-        eu_build({**ISOLATED, "endpoint_zones": 3})
+        eu_build({**EU_ISOLATED, "endpoint_zones": 3})
 
 
-def test_container_instances_get_session_manager_only_where_it_is_reachable(build, eu_build):
+def test_container_instances_get_session_manager_only_where_it_is_reachable(build):
     def policies(stack):
         role = stack.named("web-container-instance-role").outputs["name"]
         return {
@@ -162,5 +162,5 @@ def test_container_instances_get_session_manager_only_where_it_is_reachable(buil
         }
 
     assert "AmazonSSMManagedInstanceCore" in policies(build())
-    assert "AmazonSSMManagedInstanceCore" not in policies(eu_build(ISOLATED))
-    assert "AmazonSSMManagedInstanceCore" in policies(eu_build({**ISOLATED, **SESSION_MANAGER_BASTION}))
+    assert "AmazonSSMManagedInstanceCore" not in policies(build(ISOLATED))
+    assert "AmazonSSMManagedInstanceCore" in policies(build({**ISOLATED, **SESSION_MANAGER_BASTION}))
