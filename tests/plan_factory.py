@@ -21,6 +21,8 @@ INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 APP_PORT = 8080
 DB_PORT = 5432
 NAT_ENI = "eni-0fedcba9876543210"
+# What ECS on EC2 needs in isolated subnets: the agent's three, the image pull's two (layers via S3) and awslogs.
+ENDPOINT_SERVICES = ("ecs", "ecs-agent", "ecs-telemetry", "ecr.api", "ecr.dkr", "logs")
 
 
 class Fake:
@@ -200,7 +202,7 @@ def _nat_instance(fake: Fake) -> None:
 
 def _endpoints(fake: Fake) -> None:
     app_subnets = [fake.id(f"web-{name}") for name in APP_SUBNETS]
-    for service in ("ecr.api", "logs"):
+    for service in ENDPOINT_SERVICES:
         fake.add(
             "aws:ec2/vpcEndpoint:VpcEndpoint",
             f"web-{service.replace('.', '-')}-endpoint",
@@ -211,7 +213,13 @@ def _endpoints(fake: Fake) -> None:
             privateDnsEnabled=True,
         )
     app_tables = [fake.id(f"web-{name}-rt") for name in APP_SUBNETS]
-    fake.add("aws:ec2/vpcEndpoint:VpcEndpoint", "web-s3-endpoint", vpcEndpointType="Gateway", routeTableIds=app_tables)
+    fake.add(
+        "aws:ec2/vpcEndpoint:VpcEndpoint",
+        "web-s3-endpoint",
+        vpcEndpointType="Gateway",
+        serviceName="com.amazonaws.eu-west-3.s3",
+        routeTableIds=app_tables,
+    )
     fake.rule("web-allow-vpc-to-endpoints-tcp-443-in", "endpoints", 443, ingress=True, cidr=VPC_CIDR)
     fake.rule("web-allow-containers-to-endpoints-tcp-443-out", "containers", 443, ingress=False, peer="endpoints")
     fake.rule("web-allow-containers-to-s3-tcp-443-out", "containers", 443, ingress=False, prefix_list="pl-6da54004")

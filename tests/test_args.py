@@ -231,10 +231,17 @@ def test_bastion_accepts_keys_and_cidrs():
     assert bastion.public_key.startswith("ssh-ed25519 ")
 
 
+def test_a_bastion_without_a_key_is_a_session_manager_host():
+    bastion = validate({"bastion": {"instance_type": "t4g.micro"}}).bastion
+    assert bastion is not None and bastion.session_manager
+    assert bastion.public_key is None and bastion.allowed_cidrs == ()
+    assert not validate({"bastion": BASTION}).bastion.session_manager
+
+
 @pytest.mark.parametrize(
     ("bastion", "field", "accepted"),
     [
-        ({"allowed_cidrs": ["203.0.113.7/32"]}, "bastion.public_key", "OpenSSH public key"),
+        ({"allowed_cidrs": ["203.0.113.7/32"]}, "bastion.allowed_cidrs", "has no inbound rule"),
         ({**BASTION, "public_key": "ssh-dss AAAAB3NzaC1kc3MAAACBAP"}, "bastion.public_key", "ssh-ed25519"),
         ({**BASTION, "public_key": "ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIHj3"}, "bastion.public_key", "ssh-rsa"),
         ({**BASTION, "public_key": "-----BEGIN OPENSSH PRIVATE KEY-----"}, "bastion.public_key", "public key"),

@@ -1,6 +1,10 @@
 """The optional SSH bastion: key pair, placement, hardening, and the commands it outputs."""
 
+import pytest
+
 from tests.conftest import BASTION, PUBLIC_KEY, T
+from tinystack_component.args import TinyStackArgsError
+from tinystack_component.plan.reachability import find_edges
 
 
 def test_no_bastion_unless_configured(build):
@@ -58,3 +62,83 @@ def test_the_nat_instance_and_bastion_share_one_ami_lookup(build):
     names = [i.args["name"] for i in stack.invokes if i.token == "aws:ssm/getParameter:getParameter"]
     assert len(names) == len(set(names))
     assert stack.named("web-bastion").inputs["ami"] == stack.named("web-nat-instance").inputs["ami"]
+
+
+# --- the Session Manager bastion: no key, no public IP, no inbound rule ----------------------------------------------
+
+SESSION_MANAGER: dict = {"bastion": {}}
+ISOLATED_IMAGE = {"nat": False, "container_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"}
+
+
+@pytest.mark.parametrize("mode", [{}, ISOLATED_IMAGE], ids=["nat", "isolated"])
+def test_session_manager_bastion_sits_in_an_app_subnet_without_key_or_public_ip(build, mode):
+    stack = build({**mode, **SESSION_MANAGER, "database": {}})
+    bastion = stack.named("web-bastion").inputs
+    assert bastion["subnetId"] == stack.named("web-app-1").id
+    assert bastion["associatePublicIpAddress"] is False
+    assert "keyName" not in bastion and stack.of_type(T.KEY_PAIR) == []
+    assert "userData" not in bastion
+    assert bastion["metadataOptions"]["httpTokens"] == "required"
+    assert bastion["rootBlockDevice"]["encrypted"] is True
+    assert bastion["vpcSecurityGroupIds"] == [stack.named("web-bastion-sg").id]
+    assert not [e for e in stack.of_type(T.EIP) if e.inputs.get("instance") == stack.named("web-bastion").id]
+    profile = stack.named("web-bastion-profile")
+    assert bastion["iamInstanceProfile"] == profile.outputs["name"]
+    attachment = stack.named("web-bastion-role-AmazonSSMManagedInstanceCore")
+    assert attachment.inputs["role"] == profile.inputs["role"]
+
+
+@pytest.mark.parametrize("mode", [{}, ISOLATED_IMAGE], ids=["nat", "isolated"])
+def test_session_manager_bastion_group_has_no_inbound_rule_and_egress_to_the_database_port_and_443(build, mode):
+    stack = build({**mode, **SESSION_MANAGER, "database": {}})
+    assert stack.ingress_to("web-bastion-sg") == []
+    egress = {
+        (r.inputs["ipProtocol"], r.inputs["fromPort"], r.inputs["toPort"]) for r in stack.egress_from("web-bastion-sg")
+    }
+    assert egress == {("tcp", 5432, 5432), ("tcp", 443, 443)}
+    to_database = stack.named("web-allow-bastion-to-database-tcp-5432-out").inputs
+    assert to_database["referencedSecurityGroupId"] == stack.named("web-database-sg").id
+    into_database = stack.named("web-allow-bastion-to-database-tcp-5432-in").inputs
+    assert into_database["securityGroupId"] == stack.named("web-database-sg").id
+    assert into_database["referencedSecurityGroupId"] == stack.named("web-bastion-sg").id
+
+
+def test_isolated_session_manager_bastion_reaches_only_the_endpoints_and_s3_on_443(build):
+    stack = build({**ISOLATED_IMAGE, **SESSION_MANAGER})
+    targets = {
+        (r.inputs.get("referencedSecurityGroupId") or r.inputs.get("prefixListId") or r.inputs.get("cidrIpv4"))
+        for r in stack.egress_from("web-bastion-sg")
+    }
+    assert targets == {stack.named("web-endpoints-sg").id, stack.named("web-s3-endpoint").outputs["prefixListId"]}
+    for name in ("web-allow-bastion-to-endpoints-tcp-443-out", "web-allow-bastion-to-s3-tcp-443-out"):
+        assert stack.named(name).inputs["description"].startswith("Session Manager bastion may reach")
+    assert stack.named("web-ssm-endpoint") and stack.named("web-ssmmessages-endpoint")
+
+
+def test_nat_session_manager_bastion_goes_out_on_443_only(build):
+    (rule,) = build(SESSION_MANAGER).egress_from("web-bastion-sg")
+    assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["cidrIpv4"]) == ("tcp", 443, "0.0.0.0/0")
+
+
+@pytest.mark.parametrize("mode", [{}, ISOLATED_IMAGE], ids=["nat", "isolated"])
+def test_nothing_reaches_the_session_manager_bastion(build, mode):
+    edges = find_edges(build({**mode, **SESSION_MANAGER, "database": {}}).resources)
+    assert [edge for edge in edges if edge.target == "bastion"] == []
+    assert ("bastion", "database", ("5432",)) in {(e.source, e.target, e.ports) for e in edges}
+
+
+def test_session_manager_outputs_and_port_forwarding(build):
+    stack = build({**SESSION_MANAGER, "database": {}})
+    instance_id = stack.named("web-bastion").id
+    assert stack.output("bastion_public_ip") is None
+    assert stack.output("bastion_ssh_command") == f"aws ssm start-session --target {instance_id}"
+    assert stack.output("database_tunnel_command") == (
+        f"aws ssm start-session --target {instance_id} --document-name AWS-StartPortForwardingSessionToRemoteHost"
+        " --parameters host=web-database.abcdefg.us-east-1.rds.amazonaws.com,portNumber=5432,localPortNumber=5432"
+    )
+    assert build(SESSION_MANAGER).output("database_tunnel_command") is None
+
+
+def test_allowed_cidrs_without_a_key_are_refused(build):
+    with pytest.raises(TinyStackArgsError, match=r"Session Manager bastion .* has no inbound rule"):
+        build({"bastion": {"allowed_cidrs": ["203.0.113.7/32"]}})

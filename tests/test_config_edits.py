@@ -127,3 +127,50 @@ def test_changing_the_domain_replaces_only_the_certificate_and_the_records(build
     assert names == sorted(r.name for r in new.resources if r.type in DOMAIN_TIER)
     assert new.named("web-certificate").inputs["domainName"] == "www.example.com"
     assert all(not r.options["delete_before_replace"] for r in new.resources if r.type in DOMAIN_TIER)
+
+
+SESSION_MANAGER_BASTION: dict = {"bastion": {}}
+
+
+@pytest.mark.parametrize("mode", [{}, ISOLATED], ids=["nat", "isolated"])
+def test_switching_between_the_two_bastion_kinds_never_touches_the_database(build, mode):
+    ssh = build({**mode, **DATABASE, "bastion": BASTION})
+    session_manager = build({**mode, **DATABASE, **SESSION_MANAGER_BASTION})
+    without = build({**mode, **DATABASE})
+    assert snapshot(ssh, DATA) == snapshot(session_manager, DATA) == snapshot(without, DATA)
+    assert ssh.named("web-database-sg").inputs == session_manager.named("web-database-sg").inputs
+    # The database's rule from the bastion keeps its name; only the bastion side of it differs.
+    for stack in (ssh, session_manager):
+        assert stack.named("web-allow-bastion-to-database-tcp-5432-in").inputs["securityGroupId"] == (
+            stack.named("web-database-sg").id
+        )
+
+
+ISOLATED_EDITS = {
+    "add a database": DATABASE,
+    "add container secrets": {"container_secrets": {"TOKEN": "x"}},
+    "add the session manager bastion": SESSION_MANAGER_BASTION,
+    "add the ssh bastion": {"bastion": BASTION},
+    "one endpoint zone": {"endpoint_zones": 1},
+}
+
+
+@pytest.mark.parametrize("edit", ISOLATED_EDITS)
+def test_isolated_edits_keep_network_and_every_other_endpoint(build, edit):
+    before = build(ISOLATED)
+    after = build({**ISOLATED, **ISOLATED_EDITS[edit]})
+    assert snapshot(after, NETWORK) == snapshot(before, NETWORK)
+    endpoints_before, endpoints_after = snapshot(before, (T.ENDPOINT,)), snapshot(after, (T.ENDPOINT,))
+    assert set(endpoints_before) <= set(endpoints_after)
+    for key, inputs in endpoints_before.items():
+        unchanged = {k: v for k, v in endpoints_after[key].items() if k != "subnetIds"}
+        assert unchanged == {k: v for k, v in inputs.items() if k != "subnetIds"}, key
+        if edit != "one endpoint zone":
+            assert endpoints_after[key] == inputs, key
+
+
+@pytest.mark.parametrize("edit", ISOLATED_EDITS)
+def test_isolated_edits_keep_the_database(build, edit):
+    before = build({**ISOLATED, **DATABASE})
+    after = build({**ISOLATED, **DATABASE, **ISOLATED_EDITS[edit]})
+    assert snapshot(after, DATA) == snapshot(before, DATA)

@@ -1,38 +1,122 @@
-"""Isolated mode: interface endpoints in the app subnets, named for the provider's region."""
+"""Isolated mode: interface endpoints in the app subnets, named for the provider's region, derived from the config."""
+
+import itertools
 
 import pytest
 
-from tests.conftest import T
-from tinystack_component.endpoints import INTERFACE_ENDPOINT_SERVICES
+from tests.conftest import BASTION, ISOLATED, T
+from tinystack_component.args import TinyStackArgsError
+from tinystack_component.endpoints import ALWAYS, interface_endpoint_services
+from tinystack_component.validation import validate
 
-ISOLATED = {"nat": False, "container_image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"}
+EU_ISOLATED = {"nat": False, "container_image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"}
+ECS_ON_EC2 = ["ecs", "ecs-agent", "ecs-telemetry", "ecr.api", "ecr.dkr", "logs"]
+SECRET = {"container_secrets": {"TOKEN": "x"}}
+SESSION_MANAGER_BASTION: dict = {"bastion": {}}
+SSH_BASTION = {"bastion": BASTION}
+
+
+@pytest.fixture
+def eu_build(build):
+    build.mocks.region = "eu-west-1"
+    build.mocks.zone_names = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    return build
 
 
 @pytest.fixture
 def isolated(build):
-    build.mocks.region = "eu-west-1"
-    build.mocks.zone_names = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
     return build(ISOLATED)
 
 
-def test_every_service_the_instances_need_has_an_interface_endpoint(isolated):
-    interface = [e for e in isolated.of_type(T.ENDPOINT) if e.inputs["vpcEndpointType"] == "Interface"]
-    services = sorted(e.inputs["serviceName"] for e in interface)
-    expected = ["ecs", "ecs-agent", "ecs-telemetry", "ecr.api", "ecr.dkr", "logs", "secretsmanager", "ssm"]
-    expected += ["ssmmessages", "ec2messages"]
-    assert services == sorted(f"com.amazonaws.eu-west-1.{name}" for name in expected)
-    assert set(INTERFACE_ENDPOINT_SERVICES) == set(expected)
+def interface_endpoints(stack):
+    return {e.name: e for e in stack.of_type(T.ENDPOINT) if e.inputs["vpcEndpointType"] == "Interface"}
+
+
+def services(stack):
+    return sorted(
+        e.inputs["serviceName"].removeprefix("com.amazonaws.us-east-1.") for e in interface_endpoints(stack).values()
+    )
+
+
+def test_without_database_secrets_or_session_manager_only_what_ecs_on_ec2_needs(isolated):
+    assert services(isolated) == sorted(ECS_ON_EC2)
+    assert set(ALWAYS) == set(ECS_ON_EC2)
+
+
+# Every combination: database or not, container secrets or not, no bastion / SSH bastion / Session Manager bastion;
+# each with endpoint_zones unset, 1, 2 and 3 for the pure set, and one of them for a recorded build.
+KINDS = list(itertools.product([{}, {"database": {}}], [{}, SECRET], [{}, SSH_BASTION, SESSION_MANAGER_BASTION]))
+COMBINATIONS = [(*kind, zones) for kind in KINDS for zones in (None, 1, 2, 3)]
+
+
+def combination(database, secrets, bastion, zones):
+    args = {**ISOLATED, **database, **secrets, **bastion}
+    return args if zones is None else {**args, "endpoint_zones": zones}
+
+
+def expected_services(database, secrets, bastion):
+    expected = list(ECS_ON_EC2)
+    if database or secrets:
+        expected.append("secretsmanager")
+    if bastion is SESSION_MANAGER_BASTION:
+        expected += ["ssm", "ssmmessages"]
+    return sorted(expected)
+
+
+@pytest.mark.parametrize(("database", "secrets", "bastion", "zones"), COMBINATIONS)
+def test_the_endpoint_set_for_each_combination(database, secrets, bastion, zones):
+    found = interface_endpoint_services(validate(combination(database, secrets, bastion, zones)))
+    assert sorted(found) == expected_services(database, secrets, bastion)
+    assert "ec2messages" not in found
+
+
+@pytest.mark.parametrize(
+    ("database", "secrets", "bastion", "zones"),
+    [(*kind, (None, 1, 2, 3)[index % 4]) for index, kind in enumerate(KINDS)],
+)
+def test_the_recorded_endpoints_and_their_subnets_for_each_combination(build, database, secrets, bastion, zones):
+    stack = build(combination(database, secrets, bastion, zones))
+    assert services(stack) == expected_services(database, secrets, bastion)
+    first = [stack.named(f"web-app-{n}").id for n in range(1, (zones or 3) + 1)]
+    for endpoint in interface_endpoints(stack).values():
+        assert endpoint.inputs["subnetIds"] == first, endpoint.name
 
 
 def test_endpoints_sit_in_the_app_subnets_behind_their_group(isolated):
-    app_subnets = sorted(isolated.named(f"web-app-{n}").id for n in (1, 2, 3))
+    app_subnets = [isolated.named(f"web-app-{n}").id for n in (1, 2, 3)]
     group = isolated.named("web-endpoints-sg").id
-    for endpoint in isolated.of_type(T.ENDPOINT):
-        if endpoint.inputs["vpcEndpointType"] == "Interface":
-            assert endpoint.inputs["privateDnsEnabled"] is True
-            assert sorted(endpoint.inputs["subnetIds"]) == app_subnets
-            assert endpoint.inputs["securityGroupIds"] == [group]
-            assert endpoint.inputs["vpcId"] == isolated.named("web-vpc").id
+    for endpoint in interface_endpoints(isolated).values():
+        assert endpoint.inputs["privateDnsEnabled"] is True
+        assert endpoint.inputs["subnetIds"] == app_subnets
+        assert endpoint.inputs["securityGroupIds"] == [group]
+        assert endpoint.inputs["vpcId"] == isolated.named("web-vpc").id
+
+
+def test_endpoints_are_named_for_the_providers_region_and_sit_in_its_first_az(eu_build):
+    stack = eu_build({**EU_ISOLATED, "endpoint_zones": 1})
+    assert {e.inputs["serviceName"] for e in interface_endpoints(stack).values()} == {
+        f"com.amazonaws.eu-west-1.{service}" for service in ECS_ON_EC2
+    }
+    (subnet,) = {tuple(e.inputs["subnetIds"]) for e in interface_endpoints(stack).values()}
+    assert [stack.by_id(s).inputs["availabilityZone"] for s in subnet] == ["eu-west-1a"]
+    assert stack.named("web-s3-endpoint").inputs["serviceName"] == "com.amazonaws.eu-west-1.s3"
+
+
+def test_each_endpoint_keeps_its_name_and_inputs_when_others_come_and_go(build):
+    base = interface_endpoints(build(ISOLATED))
+    for edit in ({"database": {}}, SECRET, SESSION_MANAGER_BASTION, SSH_BASTION):
+        edited = interface_endpoints(build({**ISOLATED, **edit}))
+        assert {name: e.inputs for name, e in edited.items() if name in base} == {n: e.inputs for n, e in base.items()}
+        assert set(base) <= set(edited)
+
+
+def test_changing_endpoint_zones_changes_only_the_endpoints_subnets(build):
+    three = interface_endpoints(build(ISOLATED))
+    one = interface_endpoints(build({**ISOLATED, "endpoint_zones": 1}))
+    assert set(one) == set(three)
+    for name, endpoint in one.items():
+        changed = {k for k in endpoint.inputs if endpoint.inputs[k] != three[name].inputs[k]}
+        assert changed == {"subnetIds"}, name
 
 
 def test_endpoint_group_admits_https_from_the_vpc_only(isolated):
@@ -41,9 +125,42 @@ def test_endpoint_group_admits_https_from_the_vpc_only(isolated):
     assert rule.inputs["cidrIpv4"] == "10.0.0.0/16"
 
 
-def test_s3_gateway_endpoint_uses_the_region(isolated):
-    assert isolated.named("web-s3-endpoint").inputs["serviceName"] == "com.amazonaws.eu-west-1.s3"
-
-
 def test_nat_mode_has_no_interface_endpoints(build):
     assert [e.name for e in build().of_type(T.ENDPOINT)] == ["web-s3-endpoint"]
+    assert [e.name for e in build({"bastion": {}}).of_type(T.ENDPOINT)] == ["web-s3-endpoint"]
+
+
+@pytest.mark.parametrize(
+    ("args", "accepted"),
+    [
+        ({**ISOLATED, "endpoint_zones": 0}, "from 1 to 3"),
+        ({**ISOLATED, "endpoint_zones": 4}, "from 1 to 3"),
+        ({**ISOLATED, "endpoint_zones": 3, "availability_zones": ["us-east-1a", "us-east-1b"]}, "from 1 to 2"),
+        ({**ISOLATED, "endpoint_zones": "one"}, "Availability Zones"),
+        ({"endpoint_zones": 1}, "nat false"),
+    ],
+)
+def test_endpoint_zones_is_validated_against_the_az_count(args, accepted):
+    with pytest.raises(TinyStackArgsError, match="endpoint_zones") as error:
+        validate(args)
+    assert accepted in str(error.value)
+
+
+def test_endpoint_zones_beyond_the_looked_up_azs_fails_before_any_resource(eu_build):
+    eu_build.mocks.zone_names = ["eu-west-1a", "eu-west-1b"]
+    with pytest.raises(TinyStackArgsError, match=r"endpoint_zones.*at most the stack's 2"):
+        eu_build({**EU_ISOLATED, "endpoint_zones": 3})
+
+
+def test_container_instances_get_session_manager_only_where_it_is_reachable(build):
+    def policies(stack):
+        role = stack.named("web-container-instance-role").outputs["name"]
+        return {
+            a.inputs["policyArn"].rsplit("/", 1)[-1]
+            for a in stack.of_type(T.ROLE_POLICY_ATTACHMENT)
+            if a.inputs["role"] == role
+        }
+
+    assert "AmazonSSMManagedInstanceCore" in policies(build())
+    assert "AmazonSSMManagedInstanceCore" not in policies(build(ISOLATED))
+    assert "AmazonSSMManagedInstanceCore" in policies(build({**ISOLATED, **SESSION_MANAGER_BASTION}))

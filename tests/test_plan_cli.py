@@ -48,7 +48,7 @@ def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
     code, out, _ = run(capsys, "--stack", "dev", "--json", "--out", str(tmp_path))
     assert time.perf_counter() - started < 3
     plan = json.loads(out)
-    assert set(plan) == {"resources", "reachability", "violations", "monthly_cost", "diagram"}
+    assert set(plan) == {"resources", "reachability", "service_reachability", "violations", "monthly_cost", "diagram"}
     assert {"type": "aws:ec2/vpc:Vpc", "name": "tinystack-vpc", "parent": "tinystack"} in plan["resources"]
     assert all(set(row) == {"from", "to", "ports"} for row in plan["reachability"])
     assert all(set(row) == {"resource", "rule", "detail"} for row in plan["violations"])
@@ -57,6 +57,8 @@ def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
         "total_usd",
         "items",
         "nat_gateway_alternative_usd",
+        "interface_endpoints_usd",
+        "ten_endpoints_in_three_azs_usd",
         "price_date",
         "price_region",
         "usage",
@@ -68,6 +70,10 @@ def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
     assert cost["total_usd"] == pytest.approx(sum(item["usd"] for item in cost["items"]))
     assert cost["nat_gateway_alternative_usd"] > cost["total_usd"]
     assert any(item["name"] == "NAT instance tinystack-nat-instance (t4g.nano)" for item in cost["items"])
+    assert cost["interface_endpoints_usd"] == 0 and cost["ten_endpoints_in_three_azs_usd"] is None
+    needed = {row["service"]: row for row in plan["service_reachability"]}
+    assert set(needed) >= {"ecs", "ecs-agent", "ecs-telemetry", "logs", "secretsmanager", "public.ecr.aws"}
+    assert all(row["via"] == "nat" and row["zones"] == [] for row in needed.values())
     assert plan["diagram"] == str(tmp_path / "dev.md")
     assert "```mermaid" in Path(plan["diagram"]).read_text()
     assert code == (1 if plan["violations"] else 0)
@@ -305,3 +311,38 @@ def test_readme_shows_the_real_dev_plan_and_diagram(in_root, tmp_path, capsys):
     mermaid = diagram[diagram.index("```mermaid") :]
     mermaid = mermaid[: mermaid.index("\n```", len("```mermaid")) + len("\n```")]
     assert mermaid in readme
+
+
+ISOLATED_STACK = """config:
+  aws:region: us-east-1
+  tinystack:nat: false
+  tinystack:endpointZones: 1
+  tinystack:containerImage: 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1
+"""
+
+
+def test_an_isolated_stack_plans_its_endpoints_and_a_removed_one_exits_1(project_dir, capsys, monkeypatch):
+    (project_dir / "Pulumi.iso.yaml").write_text(ISOLATED_STACK)
+    code, out, _ = run(capsys, "--stack", "iso", "--json", "--out", str(project_dir / "plan"))
+    plan = json.loads(out)
+    assert code == 0 and plan["violations"] == []
+    ecr = next(row for row in plan["service_reachability"] if row["service"] == "ecr.dkr")
+    assert ecr == {
+        "service": "ecr.dkr",
+        "via": "interface-endpoint",
+        "zones": ["us-east-1a"],
+        "needed_by": ["container-instances"],
+    }
+    cost = plan["monthly_cost"]
+    assert cost["interface_endpoints_usd"] == pytest.approx(43.80)
+    assert cost["ten_endpoints_in_three_azs_usd"] == pytest.approx(219.0)
+
+    recorded = cli.record_stack
+    monkeypatch.setattr(
+        cli, "record_stack", lambda project: [r for r in recorded(project) if r.name != "tinystack-ecr-dkr-endpoint"]
+    )
+    code, out, _ = run(capsys, "--stack", "iso", "--out", str(project_dir / "plan"))
+    assert code == 1
+    assert ["ecr.dkr", "unreachable", "container-instances"] in [line.split() for line in out.splitlines()]
+    assert "ecr.dkr: every AWS service the instances need is reachable" in out
+    assert "Ten interface endpoints in three AZs" in out and "these save 182.50 USD/month." in out

@@ -20,6 +20,7 @@ PRICES = {
     "alb_hour": 0.02,
     "alb_lcu_hour": 0.01,
     "interface_endpoint_az_hour": 0.01,
+    "interface_endpoint_gb": 0.01,
     "nat_gateway_hour": 0.04,
     "nat_gateway_gb": 0.045,
     "rds_instance_hour": {"db.t4g.micro": 0.02},
@@ -83,13 +84,44 @@ def test_internal_alb_has_no_public_addresses():
     assert not [name for name in items([balancer]) if name.startswith("Public IPv4")]
 
 
-def test_interface_endpoints_are_billed_per_az():
+def test_interface_endpoints_are_billed_per_endpoint_per_az_with_the_saving_against_ten_in_three():
     endpoints = [
-        res(t.VPC_ENDPOINT, f"web-{service}-endpoint", vpcEndpointType="Interface", subnetIds=["a", "b", "c"])
-        for service in ("ecs", "ecr-api", "logs")
+        res(
+            t.VPC_ENDPOINT,
+            f"web-{service}-endpoint",
+            vpcEndpointType="Interface",
+            serviceName=f"com.amazonaws.us-east-1.{service}",
+            subnetIds=subnets,
+        )
+        for service, subnets in (("ecs", ["a", "b", "c"]), ("ecr.dkr", ["a"]), ("logs", ["a", "b"]))
     ]
     gateway = res(t.VPC_ENDPOINT, "web-s3-endpoint", vpcEndpointType="Gateway", routeTableIds=["rt"])
-    assert items([*endpoints, gateway]) == {"VPC interface endpoints (3 x 3 AZs)": pytest.approx(9.0)}
+    cost = estimate([*endpoints, gateway], PRICES)
+    assert dict(cost.items) == {
+        "VPC interface endpoint ecs (3 AZs)": pytest.approx(3.0),
+        "VPC interface endpoint ecr.dkr (1 AZ)": pytest.approx(1.0),
+        "VPC interface endpoint logs (2 AZs)": pytest.approx(2.0),
+    }
+    assert cost.endpoints_usd == pytest.approx(6.0)
+    assert cost.ten_endpoints_in_three_azs_usd == pytest.approx(30.0)
+
+
+def test_no_interface_endpoints_no_saving_line():
+    assert estimate(network() + nat_instance(), PRICES).ten_endpoints_in_three_azs_usd is None
+
+
+ISOLATED_ALB = {"nat": False, "container_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"}
+
+
+@pytest.mark.parametrize(("zones", "per_endpoint", "most"), [(None, 21.90, 132), (1, 7.30, 45)])
+def test_an_isolated_alb_stack_without_a_database_meets_the_endpoint_cost_goals(build, zones, per_endpoint, most):
+    args = ISOLATED_ALB if zones is None else {**ISOLATED_ALB, "endpoint_zones": zones}
+    cost = estimate(build(args).resources)
+    endpoint_lines = {name: usd for name, usd in cost.items if name.startswith("VPC interface endpoint")}
+    assert len(endpoint_lines) == 6
+    assert list(endpoint_lines.values()) == [pytest.approx(per_endpoint)] * 6
+    assert cost.endpoints_usd == pytest.approx(6 * per_endpoint) and cost.endpoints_usd <= most
+    assert cost.ten_endpoints_in_three_azs_usd == pytest.approx(219.0)
 
 
 @pytest.mark.parametrize(("multi_az", "copies", "layout"), [(False, 1, "single-AZ"), (True, 2, "Multi-AZ")])

@@ -10,6 +10,7 @@ FULL = {"database": {"engine": "mysql"}, "bastion": BASTION}
 CASES = {
     **{name: args for name, args in VARIANTS.items()},
     **{f"{name}-db-bastion": {**args, **FULL} for name, args in VARIANTS.items()},
+    **{f"{name}-db-session-manager": {**args, **FULL, "bastion": {}} for name, args in VARIANTS.items()},
     "alb-https-db": {"certificate_arn": CERTIFICATE, "database": {}},
 }
 
@@ -23,10 +24,13 @@ def test_promises_hold(build, case):
 
     # Only the front end (and, when configured, the bastion on 22 from the allowed CIDRs) faces the internet.
     from_internet = {target: edge for (source, target), edge in edges.items() if source == "internet"}
-    allowed = {front_end, "bastion"} if "bastion" in args else {front_end}
+    # The Session Manager bastion has no inbound rule at all: nothing reaches it.
+    ssh_bastion = bool(args.get("bastion", {}).get("public_key"))
+    allowed = {front_end, "bastion"} if ssh_bastion else {front_end}
     assert set(from_internet) == allowed
     assert set(from_internet[front_end].ports) <= {"80", "443"}
-    if "bastion" in args:
+    assert ssh_bastion or not [edge for (_, target), edge in edges.items() if target == "bastion"]
+    if ssh_bastion:
         assert from_internet["bastion"].ports == ("22",)
         assert from_internet["bastion"].sources == ("203.0.113.7/32",)
 

@@ -57,12 +57,12 @@ class DatabaseArgs(TypedDict, total=False):
 
 
 class BastionArgs(TypedDict, total=False):
-    """An optional SSH bastion in a public subnet, from which the team can reach the database."""
+    """An optional bastion from which the team reaches the database: SSH with a key, or Session Manager without."""
 
     public_key: str
-    """OpenSSH public key (ssh-ed25519, ssh-rsa or ecdsa-sha2-*) allowed to log in as ec2-user. Required."""
+    """OpenSSH key (ssh-ed25519, ssh-rsa, ecdsa-sha2-*): SSH bastion. Without: Session Manager, no open port."""
     allowed_cidrs: list[str]
-    """CIDRs allowed to reach port 22, for example 203.0.113.7/32. Required; 0.0.0.0/0 and ::/0 are refused."""
+    """CIDRs that may reach port 22, such as 203.0.113.7/32; only with a public key. 0.0.0.0/0 and ::/0 are refused."""
     instance_type: str
     """EC2 instance type of the bastion. Default: t4g.nano."""
 
@@ -92,6 +92,8 @@ class TinyStackArgs(TypedDict, total=False):
     """IPv4 CIDR of the VPC, prefix /16 to /24. Default: 10.0.0.0/16."""
     availability_zones: list[str]
     """Two or three distinct Availability Zones. Default: the first three available zones of the region."""
+    endpoint_zones: int
+    """nat false: interface endpoints in the first N AZs (default all). Others cross AZs; an outage there cuts all."""
     nat_instance_type: str
     """EC2 instance type of the NAT instance. Default: t4g.nano."""
     instance_type: str
@@ -111,7 +113,7 @@ class TinyStackArgs(TypedDict, total=False):
     database: DatabaseArgs
     """An optional RDS database. Off unless given."""
     bastion: BastionArgs
-    """An optional SSH bastion host. Off unless given."""
+    """An optional bastion: SSH with a public key, or Session Manager without one. Off unless given."""
     flow_logs: bool
     """Send rejected VPC traffic to CloudWatch Logs. Default: true."""
     tags: Mapping[str, str]
@@ -148,6 +150,7 @@ DEFAULTS: dict[type, dict[str, Any]] = {
         "container_secrets": None,
         "vpc_cidr": "10.0.0.0/16",
         "availability_zones": None,
+        "endpoint_zones": None,
         "nat_instance_type": "t4g.nano",
         "instance_type": "t3.small",
         "instance_count": 3,

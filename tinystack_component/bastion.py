@@ -1,6 +1,9 @@
-"""The access tier: an optional SSH bastion in a public subnet, reached with the team's key from allowed CIDRs.
+"""The access tier: an optional bastion from which the team reaches the database.
 
-The stack only ever sees the public key; Session Manager works too, through the instance profile.
+With a public key: an SSH bastion in a public subnet, reached with the team's key from the allowed CIDRs (the stack
+only ever sees the public key; Session Manager works too, through the instance profile). Without one: a Session
+Manager host in an app subnet, with no public IP, no key pair and no inbound rule; sessions and port forwarding go
+through Systems Manager (the NAT, or the ssm and ssmmessages endpoints in isolated mode).
 """
 
 from dataclasses import dataclass
@@ -34,6 +37,7 @@ class Bastion:
     instance: aws.ec2.Instance
     ssh_command: pulumi.Output[str]
     tunnel_command: Optional[pulumi.Output[str]]
+    public_ip: Optional[pulumi.Output[str]]
 
 
 def build_bastion(
@@ -44,6 +48,8 @@ def build_bastion(
     database: Optional[DatabaseConnection],
 ) -> Bastion:
     assert groups.bastion is not None
+    if settings.session_manager:
+        return _session_manager_bastion(ctx, settings, network, groups.bastion.id, database)
     key_pair = aws.ec2.KeyPair(
         ctx.child("bastion-key"), public_key=settings.public_key, tags=ctx.tags("bastion-key"), opts=ctx.opts()
     )
@@ -62,4 +68,34 @@ def build_bastion(
     if database is not None:
         forward = pulumi.Output.concat(str(database.port), ":", database.host, ":", str(database.port))
         tunnel = pulumi.Output.concat("ssh -N -L ", forward, " ", login)
-    return Bastion(instance, pulumi.Output.concat("ssh ", login), tunnel)
+    return Bastion(instance, pulumi.Output.concat("ssh ", login), tunnel, instance.public_ip)
+
+
+def _session_manager_bastion(
+    ctx: StackContext,
+    settings: BastionSettings,
+    network: Network,
+    security_group_id: pulumi.Output[str],
+    database: Optional[DatabaseConnection],
+) -> Bastion:
+    instance = public_instance(
+        ctx,
+        "bastion",
+        instance_type=settings.instance_type,
+        subnet=network.app_subnets[0],
+        security_group_id=security_group_id,
+        profile=instance_profile(ctx, "bastion", [SSM_MANAGED_INSTANCE_CORE]),
+        user_data=None,
+        public=False,
+    )
+    session = pulumi.Output.concat("aws ssm start-session --target ", instance.id)
+    tunnel = None
+    if database is not None:
+        port = str(database.port)
+        tunnel = pulumi.Output.concat(
+            session,
+            " --document-name AWS-StartPortForwardingSessionToRemoteHost --parameters host=",
+            database.host,
+            f",portNumber={port},localPortNumber={port}",
+        )
+    return Bastion(instance, session, tunnel, None)

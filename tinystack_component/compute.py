@@ -14,7 +14,7 @@ from .machines import METADATA_OPTIONS, ecs_optimized_ami
 from .network import Network
 from .roles import SSM_MANAGED_INSTANCE_CORE, instance_profile
 from .security import SecurityGroups
-from .validation import Settings
+from .validation import Settings, uses_session_manager
 
 ECS_INSTANCE_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
 ROOT_VOLUME_GB = 30  # the ECS-optimized AL2023 AMI's own root size
@@ -73,7 +73,9 @@ def _user_data(cluster_name: str) -> str:
 def _launch_template(
     ctx: StackContext, settings: Settings, cluster: aws.ecs.Cluster, groups: SecurityGroups
 ) -> aws.ec2.LaunchTemplate:
-    profile = instance_profile(ctx, "container-instance", [ECS_INSTANCE_ROLE_POLICY, SSM_MANAGED_INSTANCE_CORE])
+    # Session Manager only where its APIs are reachable: through the NAT, or the ssm endpoints in isolated mode.
+    session_manager = [SSM_MANAGED_INSTANCE_CORE] if settings.nat or uses_session_manager(settings) else []
+    profile = instance_profile(ctx, "container-instance", [ECS_INSTANCE_ROLE_POLICY, *session_manager])
     instance_tags = ctx.tags("container-instance")
     return aws.ec2.LaunchTemplate(
         ctx.child("container-instances"),

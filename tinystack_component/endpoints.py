@@ -1,6 +1,9 @@
 """Egress for isolated app subnets: interface endpoints, so instances reach AWS APIs with no internet route.
 
-The S3 gateway endpoint, which ECR image layers need, is part of the network tier in both modes.
+The set follows the configuration: what the ECS agent always needs, Secrets Manager only when a task reads a secret,
+Session Manager only when something is reached through it. Each endpoint keeps one logical name per service and
+computes its own subnets, so an edit adds or removes endpoints without replacing the others. The S3 gateway
+endpoint, which ECR image layers need, is part of the network tier in both modes.
 """
 
 import pulumi_aws as aws
@@ -8,26 +11,39 @@ import pulumi_aws as aws
 from .context import StackContext
 from .network import Network
 from .security import SecurityGroups
+from .validation import Settings, uses_session_manager
 
-# ECS registration and telemetry, image pulls, container logs, task secrets, and Session Manager.
-INTERFACE_ENDPOINT_SERVICES = (
-    "ecs",
-    "ecs-agent",
-    "ecs-telemetry",
-    "ecr.api",
-    "ecr.dkr",
-    "logs",
-    "secretsmanager",
-    "ssm",
-    "ssmmessages",
-    "ec2messages",
-)
+# The ECS agent registers and reports (ecs, ecs-agent, ecs-telemetry: the ECS developer guide's VPC endpoint page),
+# pulls private images (ecr.api, ecr.dkr; layers come through the S3 gateway endpoint) and ships awslogs (logs).
+ALWAYS = ("ecs", "ecs-agent", "ecs-telemetry", "ecr.api", "ecr.dkr", "logs")
+SECRETS = ("secretsmanager",)
+# Session Manager needs ssm and ssmmessages. No ec2messages: since SSM Agent 3.3.40.0 the agent uses ssmmessages
+# (the Message Gateway Service) whenever it is reachable, and ec2messages (the Message Delivery Service) only as a
+# fallback ("Reference: ec2messages, ssmmessages, and other API operations", AWS Systems Manager User Guide,
+# https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html).
+# The AL2023 AMIs the stack runs ship later agents.
+SESSION_MANAGER = ("ssm", "ssmmessages")
 
 
-def build_vpc_endpoints(ctx: StackContext, network: Network, groups: SecurityGroups) -> list[aws.ec2.VpcEndpoint]:
+def interface_endpoint_services(settings: Settings) -> tuple[str, ...]:
+    """The interface endpoints an isolated stack needs for this configuration, in a stable order."""
+    services: tuple[str, ...] = ALWAYS
+    if settings.database is not None or settings.container_secrets:
+        services += SECRETS
+    if uses_session_manager(settings):
+        services += SESSION_MANAGER
+    return services
+
+
+def build_vpc_endpoints(
+    ctx: StackContext, network: Network, groups: SecurityGroups, settings: Settings, zone_count: int
+) -> list[aws.ec2.VpcEndpoint]:
+    """One endpoint per service, with network interfaces in the first `zone_count` app subnets."""
     assert groups.endpoints is not None
+    # Private DNS answers every AZ with the endpoint's addresses, so subnets without an interface reach it across AZs.
+    subnet_ids = network.app_subnet_ids[:zone_count]
     endpoints = []
-    for service in INTERFACE_ENDPOINT_SERVICES:
+    for service in interface_endpoint_services(settings):
         suffix = f"{service.replace('.', '-')}-endpoint"
         endpoints.append(
             aws.ec2.VpcEndpoint(
@@ -36,7 +52,7 @@ def build_vpc_endpoints(ctx: StackContext, network: Network, groups: SecurityGro
                 service_name=f"com.amazonaws.{network.region}.{service}",
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
-                subnet_ids=network.app_subnet_ids,
+                subnet_ids=subnet_ids,
                 security_group_ids=[groups.endpoints.id],
                 tags=ctx.tags(suffix),
                 opts=ctx.opts(),

@@ -48,18 +48,20 @@ def public_instance(
     subnet: aws.ec2.Subnet,
     security_group_id: pulumi.Input[str],
     profile: aws.iam.InstanceProfile,
-    user_data: pulumi.Input[str],
+    user_data: Optional[pulumi.Input[str]],
     key_name: Optional[pulumi.Input[str]] = None,
     source_dest_check: Optional[bool] = None,
+    public: bool = True,
 ) -> aws.ec2.Instance:
-    """An AL2023 instance with a public IP in a public subnet (the NAT instance, the bastion)."""
+    """An AL2023 instance with a public IP in a public subnet (the NAT instance, the bastion), or without one
+    (public=False: the Session Manager bastion in an app subnet)."""
     return aws.ec2.Instance(
         ctx.child(suffix),
         ami=al2023_ami(ctx, instance_type),
         instance_type=instance_type,
         subnet_id=subnet.id,
         vpc_security_group_ids=[security_group_id],
-        associate_public_ip_address=True,
+        associate_public_ip_address=public,
         iam_instance_profile=profile.name,
         user_data=user_data,
         metadata_options=METADATA_OPTIONS,

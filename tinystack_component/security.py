@@ -2,7 +2,8 @@
 
     internet ──80/443──▶ alb ──container port──▶ containers ──db port──▶ database
                          vpc link ──container port──▶ containers
-    allowed CIDRs ──22──▶ bastion ──db port──▶ database
+    allowed CIDRs ──22──▶ bastion ──db port──▶ database       (SSH bastion, public subnet)
+    (nothing) ──▶ bastion ──db port──▶ database; bastion ──443──▶ AWS   (Session Manager bastion, app subnet)
     VPC ──all──▶ nat instance ──all──▶ internet          (nat mode)
     VPC ──443──▶ endpoints; containers ──443──▶ endpoints, S3 prefix list   (isolated mode)
 
@@ -101,12 +102,18 @@ def build_security_groups(ctx: StackContext, network: Network, settings: Setting
         database=group("database", "RDS: the engine port from the containers and bastion")
         if settings.database
         else None,
-        bastion=group("bastion", "SSH bastion: port 22 from the allowed CIDRs") if settings.bastion else None,
+        bastion=group("bastion", _bastion_description(settings)) if settings.bastion else None,
     )
     _front_end_rules(ctx, groups, settings)
     _egress_rules(ctx, groups, network)
-    _data_and_access_rules(ctx, groups, settings)
+    _data_and_access_rules(ctx, groups, settings, network)
     return groups
+
+
+def _bastion_description(settings: Settings) -> str:
+    if settings.bastion is not None and settings.bastion.session_manager:
+        return "Session Manager bastion: no inbound rule; out to the database port and 443 only"
+    return "SSH bastion: port 22 from the allowed CIDRs"
 
 
 def _security_group(ctx: StackContext, network: Network, label: str, description: str) -> aws.ec2.SecurityGroup:
@@ -140,33 +147,61 @@ def _egress_rules(ctx: StackContext, groups: SecurityGroups, network: Network) -
         allow_to_prefix_list(ctx, groups.containers, "s3", network.s3_endpoint.prefix_list_id, Port(HTTPS))
 
 
-def _data_and_access_rules(ctx: StackContext, groups: SecurityGroups, settings: Settings) -> None:
+def _data_and_access_rules(ctx: StackContext, groups: SecurityGroups, settings: Settings, network: Network) -> None:
     if groups.database is not None and settings.database is not None:
         allow_between(ctx, groups.containers, groups.database, Port(settings.database.port))
     if groups.bastion is not None and settings.bastion is not None:
         for number, cidr in enumerate(settings.bastion.allowed_cidrs, start=1):
             allow_from_cidr(ctx, f"admin-{number}", cidr, groups.bastion, Port(SSH))
-        # Package updates and the SSM agent; everything else stays closed.
-        allow_to_cidr(ctx, groups.bastion, "internet", ANYWHERE, Port(HTTPS))
+        if groups.endpoints is not None and settings.bastion.session_manager:
+            # Isolated: the SSM agent reaches ssm and ssmmessages through their endpoints, packages come from S3.
+            allow_between(
+                ctx,
+                groups.bastion,
+                groups.endpoints,
+                Port(HTTPS),
+                ingress=False,
+                description="Session Manager bastion may reach the VPC interface endpoints (ssm, ssmmessages) on 443",
+            )
+            allow_to_prefix_list(
+                ctx,
+                groups.bastion,
+                "s3",
+                network.s3_endpoint.prefix_list_id,
+                Port(HTTPS),
+                "Session Manager bastion may reach S3 (package repositories) through the gateway endpoint on 443",
+            )
+        else:
+            # Package updates and the SSM agent; everything else stays closed.
+            allow_to_cidr(ctx, groups.bastion, "internet", ANYWHERE, Port(HTTPS))
         if groups.database is not None and settings.database is not None:
             allow_between(ctx, groups.bastion, groups.database, Port(settings.database.port))
 
 
 def _rule(
-    ctx: StackContext, source: str, target: str, port: Port, ingress: bool, **endpoints: Unpack[Endpoints]
+    ctx: StackContext,
+    source: str,
+    target: str,
+    port: Port,
+    ingress: bool,
+    description: Optional[str] = None,
+    **endpoints: Unpack[Endpoints],
 ) -> None:
     direction, rule_type = (
         ("in", aws.vpc.SecurityGroupIngressRule) if ingress else ("out", aws.vpc.SecurityGroupEgressRule)
     )
     suffix = f"allow-{source}-to-{target}-{port.label}-{direction}"
-    rule_type(ctx.child(suffix), **endpoints, **port.rule_inputs(), tags=ctx.tags(suffix), opts=ctx.opts())
+    described = {"description": description} if description else {}
+    rule_type(ctx.child(suffix), **endpoints, **port.rule_inputs(), **described, tags=ctx.tags(suffix), opts=ctx.opts())
 
 
 def _cidr_inputs(cidr: str) -> CidrInputs:
     return {"cidr_ipv6": cidr} if ipaddress.ip_network(cidr).version == 6 else {"cidr_ipv4": cidr}
 
 
-def allow_between(ctx: StackContext, source: Group, target: Group, port: Port, *, ingress: bool = True) -> None:
+def allow_between(
+    ctx: StackContext, source: Group, target: Group, port: Port, *, ingress: bool = True, description: str = ""
+) -> None:
     """Source may open connections to target on port: an egress rule on source and an ingress rule on target.
 
     With ingress=False only the egress half is written, for a target whose ingress is already a CIDR rule."""
@@ -176,6 +211,7 @@ def allow_between(ctx: StackContext, source: Group, target: Group, port: Port, *
         target.label,
         port,
         False,
+        description,
         security_group_id=source.id,
         referenced_security_group_id=target.id,
     )
@@ -186,6 +222,7 @@ def allow_between(ctx: StackContext, source: Group, target: Group, port: Port, *
             target.label,
             port,
             True,
+            description,
             security_group_id=target.id,
             referenced_security_group_id=source.id,
         )
@@ -200,6 +237,20 @@ def allow_to_cidr(ctx: StackContext, source: Group, target_label: str, cidr: str
 
 
 def allow_to_prefix_list(
-    ctx: StackContext, source: Group, target_label: str, prefix_list_id: pulumi.Input[str], port: Port
+    ctx: StackContext,
+    source: Group,
+    target_label: str,
+    prefix_list_id: pulumi.Input[str],
+    port: Port,
+    description: str = "",
 ) -> None:
-    _rule(ctx, source.label, target_label, port, False, security_group_id=source.id, prefix_list_id=prefix_list_id)
+    _rule(
+        ctx,
+        source.label,
+        target_label,
+        port,
+        False,
+        description,
+        security_group_id=source.id,
+        prefix_list_id=prefix_list_id,
+    )

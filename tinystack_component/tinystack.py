@@ -27,6 +27,7 @@ from .service import Exposure, build_app
 from .validation import (
     Settings,
     check_certificate_region,
+    check_endpoint_zones,
     check_image_region,
     check_zones_in_region,
     validate,
@@ -37,7 +38,7 @@ TYPE_TOKEN = "tinystack:index:TinyStack"
 
 
 class TinyStack(pulumi.ComponentResource):
-    """A secure, cheap, multi-AZ AWS home for a container app, with an optional RDS database and SSH bastion."""
+    """A secure, cheap, multi-AZ AWS home for a container app, with an optional RDS database and bastion."""
 
     vpc_id: pulumi.Output[str]
     """ID of the VPC."""
@@ -70,11 +71,11 @@ class TinyStack(pulumi.ComponentResource):
     database_secret_arn: pulumi.Output[Optional[str]]
     """ARN of the Secrets Manager secret (username and password) that RDS manages, when there is a database."""
     bastion_public_ip: pulumi.Output[Optional[str]]
-    """Public IP of the bastion, when there is one."""
+    """Public IP of the SSH bastion, when there is one (the Session Manager bastion has none)."""
     bastion_ssh_command: pulumi.Output[Optional[str]]
-    """Command that opens an SSH session on the bastion, when there is one."""
+    """Command that opens a shell on the bastion: ssh, or aws ssm start-session for the Session Manager bastion."""
     database_tunnel_command: pulumi.Output[Optional[str]]
-    """Command that forwards the database port to localhost through the bastion, when both exist."""
+    """Command that forwards the database port to localhost through the bastion (ssh -L or Session Manager)."""
 
     def __init__(self, name: str, args: TinyStackArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         # Every rule is checked before anything is registered, so bad input never leaves a half-built stack.
@@ -85,13 +86,14 @@ class TinyStack(pulumi.ComponentResource):
         region, zones = self._region_and_zones(ctx, settings)
         check_image_region(settings, region)
         check_certificate_region(settings, region)
+        endpoint_zones = check_endpoint_zones(settings, zones)
         zone = look_up_zone(ctx, settings)
 
         network = build_network(ctx, settings, zones, region)
         groups = build_security_groups(ctx, network, settings)
         nat = build_nat_instance(ctx, network, groups, settings.nat_instance_type) if settings.nat else None
         if not settings.nat:
-            build_vpc_endpoints(ctx, network, groups)
+            build_vpc_endpoints(ctx, network, groups, settings, endpoint_zones)
         cluster = build_cluster(ctx, settings, network, groups)
         domain = build_domain(ctx, settings, zone)
         exposure = self._front_end(ctx, settings, network, groups, domain)
@@ -157,7 +159,7 @@ class TinyStack(pulumi.ComponentResource):
         self.database_endpoint = _optional(database.connection.host if database else None)
         self.database_port = _optional(database.connection.port if database else None)
         self.database_secret_arn = _optional(database.connection.secret_arn if database else None)
-        self.bastion_public_ip = _optional(bastion.instance.public_ip if bastion else None)
+        self.bastion_public_ip = _optional(bastion.public_ip if bastion else None)
         self.bastion_ssh_command = _optional(bastion.ssh_command if bastion else None)
         self.database_tunnel_command = _optional(bastion.tunnel_command if bastion else None)
 

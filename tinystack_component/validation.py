@@ -104,6 +104,16 @@ class DatabaseSettings(Settings):
 class BastionSettings(Settings):
     """BastionArgs after validation."""
 
+    @property
+    def session_manager(self) -> bool:
+        """No key: a Session Manager host in an app subnet, with no public IP and no inbound rule."""
+        return self.public_key is None
+
+
+def uses_session_manager(settings: Settings) -> bool:
+    """Whether something in the app subnets is reached through Session Manager (the keyless bastion)."""
+    return settings.bastion is not None and settings.bastion.session_manager
+
 
 # --- reading fields: each reader returns the value or raises naming the field ---------------------------------
 
@@ -229,6 +239,22 @@ def _availability_zones(fields: Fields, _: dict) -> Optional[tuple[str, ...]]:
     ):
         raise fields.fail("availability_zones", value, accepted)
     return tuple(value)
+
+
+def _endpoint_zones(fields: Fields, resolved: dict) -> Optional[int]:
+    """None: every AZ of the stack. The looked-up AZ count is checked again by check_endpoint_zones."""
+    value = fields.values.get("endpoint_zones")
+    if value is None:
+        return None
+    if resolved["nat"]:
+        raise fields.fail(
+            "endpoint_zones",
+            value,
+            "interface endpoints exist only with nat false; remove endpoint_zones or set nat false",
+        )
+    zones = resolved["availability_zones"]
+    most = len(zones) if zones else 3
+    return fields.number("endpoint_zones", 1, most, unit=f"a number of the stack's {most} Availability Zones")
 
 
 ISOLATED_NEEDS_PRIVATE_ECR = (
@@ -468,8 +494,10 @@ DATABASE_RULES: dict[str, Rule] = {
 # --- bastion --------------------------------------------------------------------------------------------------
 
 
-def _public_key(fields: Fields, _: dict) -> str:
+def _public_key(fields: Fields, _: dict) -> Optional[str]:
     value = fields.get("public_key")
+    if value is None:
+        return None
     accepted = f"expected an OpenSSH public key line starting with one of {', '.join(SSH_KEY_TYPES)}"
     parts = value.split() if isinstance(value, str) else []
     if len(parts) < 2 or parts[0] not in SSH_KEY_TYPES or not _key_blob_matches(parts[0], parts[1]):
@@ -504,8 +532,18 @@ def _ssh_fields(data: bytes) -> list[bytes]:
     return parts
 
 
-def _allowed_cidrs(fields: Fields, _: dict) -> tuple[str, ...]:
+SESSION_MANAGER_HAS_NO_INBOUND_RULE = (
+    "the Session Manager bastion (no public_key) has no inbound rule, so it takes no allowed_cidrs; "
+    "remove them, or give public_key for an SSH bastion"
+)
+
+
+def _allowed_cidrs(fields: Fields, resolved: dict) -> tuple[str, ...]:
     value = fields.get("allowed_cidrs")
+    if resolved["public_key"] is None:
+        if value is not None and value != []:
+            raise fields.fail("allowed_cidrs", value, SESSION_MANAGER_HAS_NO_INBOUND_RULE)
+        return ()
     accepted = (
         "expected a non-empty list of CIDRs such as 203.0.113.7/32, no broader than /8 (IPv4) or /32 (IPv6); "
         "0.0.0.0/0 and ::/0 would open SSH to everyone"
@@ -555,6 +593,7 @@ RULES: dict[str, Rule] = {
     "container_secrets": _container_secrets,
     "vpc_cidr": _vpc_cidr,
     "availability_zones": _availability_zones,
+    "endpoint_zones": _endpoint_zones,
     "nat_instance_type": lambda fields, _: fields.text(
         "nat_instance_type", INSTANCE_TYPE, "an EC2 instance type such as t4g.nano"
     ),
@@ -568,7 +607,7 @@ RULES: dict[str, Rule] = {
     "health_check_path": lambda fields, _: fields.text(
         "health_check_path", HEALTH_CHECK_PATH, "a path starting with /"
     ),
-    "bastion": _nested("bastion", BastionArgs, BASTION_RULES, BastionSettings, "public_key and allowed_cidrs"),
+    "bastion": _nested("bastion", BastionArgs, BASTION_RULES, BastionSettings, "public_key, allowed_cidrs, ..."),
     "flow_logs": lambda fields, _: fields.flag("flow_logs"),
     "tags": _tags,
 }
@@ -624,6 +663,20 @@ def check_zones_in_region(zones: tuple[str, ...], region: str, *, looked_up: boo
     if foreign:
         raise _fail("availability_zones", list(zones), f"expected zones of the provider's region {region}")
     return zones[:3]
+
+
+def check_endpoint_zones(settings: Settings, zones: tuple[str, ...]) -> int:
+    """How many AZs get interface endpoints: endpoint_zones, at most the AZs the stack uses, or all of them."""
+    wanted = settings.endpoint_zones
+    if wanted is None:
+        return len(zones)
+    if wanted > len(zones):
+        raise _fail(
+            "endpoint_zones",
+            wanted,
+            f"expected at most the stack's {len(zones)} Availability Zones ({', '.join(zones)})",
+        )
+    return int(wanted)
 
 
 def check_image_region(settings: Settings, region: str) -> None:

@@ -23,6 +23,7 @@ from .project import Project, ProjectError, load_project
 from .reachability import Topology, find_edges
 from .recording import Recorded, RecordingMocks, record
 from .report import PlanResult, as_json, as_text
+from .services import service_reachability
 from .violations import find_violations
 
 CONFIG_ERRORS = (TinyStackArgsError, pulumi.ConfigMissingError, pulumi.ConfigTypeError, ProjectError)
@@ -67,7 +68,8 @@ def plan(root: Path, stack: str, out_dir: Path) -> PlanResult:
     edges = find_edges(topology)
     violations = find_violations(topology, edges)
     diagram = write_diagram(topology, edges, stack, out_dir)
-    return PlanResult(stack, project.region, resources, edges, violations, estimate(topology), diagram)
+    services = service_reachability(topology)
+    return PlanResult(stack, project.region, resources, edges, violations, estimate(topology), diagram, services)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -19,6 +19,8 @@ DEFAULT_INSTANCE_ROOT_GB = 8
 DEFAULT_CONTAINER_ROOT_GB = 30
 ASSUMED_LOG_GB = 5
 ASSUMED_ALB_LCUS = 1
+# Isolated mode before the endpoint set followed the configuration: every service's endpoint in every AZ.
+BASELINE_ENDPOINTS, BASELINE_ENDPOINT_ZONES = 10, 3
 
 
 class LineItem(NamedTuple):
@@ -43,6 +45,10 @@ class CostEstimate:
     price_region: str
     assumptions: list[str]
     unpriced: list[str] = field(default_factory=list)
+    endpoints_usd: float = 0.0
+    """The interface endpoints' share of the total."""
+    ten_endpoints_in_three_azs_usd: Optional[float] = None
+    """What ten interface endpoints in three AZs cost, when the stack has interface endpoints: the saving's base."""
 
 
 @cache
@@ -66,6 +72,7 @@ class _Estimator:
         self.public_ipv4 = 0
         # What each NAT instance adds to the total, for the NAT gateway alternative to take out again.
         self.nat_instances_usd: list[float] = []
+        self.endpoints_usd = 0.0
 
     def add(self, name: str, usd: float) -> None:
         self.items.append(LineItem(name, round(usd, 2)))
@@ -131,10 +138,18 @@ class _Estimator:
         endpoints = t.interface_endpoints(self.resources)
         if not endpoints:
             return
-        zone_hours = sum(len(endpoint.inputs.get("subnetIds") or []) for endpoint in endpoints)
-        zones = round(zone_hours / len(endpoints))
-        name = f"VPC interface endpoints ({len(endpoints)} x {zones} AZs)"
-        self.add(name, zone_hours * self.prices["interface_endpoint_az_hour"] * self.hours)
+        per_zone = self.prices["interface_endpoint_az_hour"] * self.hours
+        for endpoint in endpoints:
+            # Billed per endpoint and per AZ it has a network interface in.
+            zones = len(endpoint.inputs.get("subnetIds") or [])
+            service = str(endpoint.inputs.get("serviceName") or endpoint.name).rsplit(".amazonaws.", 1)[-1]
+            service = service.split(".", 1)[1] if "." in service else service
+            self.add(f"VPC interface endpoint {service} ({zones} AZ{'s' * (zones != 1)})", zones * per_zone)
+            self.endpoints_usd += zones * per_zone
+        self.assumptions.append(
+            f"Interface endpoints: {self.prices['interface_endpoint_az_hour']} USD per endpoint per AZ-hour, "
+            f"plus {self.prices['interface_endpoint_gb']} USD per GB processed (not included)."
+        )
 
     def databases(self) -> None:
         for database in t.of_type(self.resources, t.DB_INSTANCE):
@@ -202,6 +217,10 @@ class _Estimator:
             step()
         total = round(sum(item.usd for item in self.items), 2)
         alternative = self.nat_gateway_alternative(total)
+        baseline = None
+        if self.endpoints_usd:
+            zone_hours = BASELINE_ENDPOINTS * BASELINE_ENDPOINT_ZONES
+            baseline = round(zone_hours * self.prices["interface_endpoint_az_hour"] * self.hours, 2)
         return CostEstimate(
             self.items,
             self.usage,
@@ -211,6 +230,8 @@ class _Estimator:
             self.prices["region"],
             self.assumptions,
             self.unpriced,
+            round(self.endpoints_usd, 2),
+            baseline,
         )
 
 

@@ -2,13 +2,14 @@
 
 import textwrap
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 from .cost import CostEstimate
 from .diagram import DiagramFiles
 from .reachability import Edge, format_table
 from .recording import Recorded
+from .services import ServiceReach, format_services
 from .violations import Violation
 
 WIDTH = 80
@@ -49,6 +50,7 @@ class PlanResult:
     violations: list[Violation]
     cost: CostEstimate
     diagram: DiagramFiles
+    services: list[ServiceReach] = field(default_factory=list)
 
 
 def tier_of(resource: Recorded) -> str:
@@ -82,11 +84,17 @@ def as_json(plan: PlanResult) -> dict[str, Any]:
     return {
         "resources": [{"type": r.type, "name": r.name, "parent": r.parent_name} for r in _in_order(plan.resources)],
         "reachability": [{"from": e.source, "to": e.target, "ports": list(e.ports)} for e in plan.edges],
+        "service_reachability": [
+            {"service": row.service, "via": row.via, "zones": list(row.zones), "needed_by": list(row.needed_by)}
+            for row in plan.services
+        ],
         "violations": [{"resource": v.resource, "rule": v.rule, "detail": v.detail} for v in plan.violations],
         "monthly_cost": {
             "total_usd": cost.total_usd,
             "items": [{"name": item.name, "usd": item.usd} for item in cost.items],
             "nat_gateway_alternative_usd": cost.nat_gateway_alternative_usd,
+            "interface_endpoints_usd": cost.endpoints_usd,
+            "ten_endpoints_in_three_azs_usd": cost.ten_endpoints_in_three_azs_usd,
             "price_date": cost.price_date,
             "price_region": cost.price_region,
             # Not in the total: usage-priced items, and anything the price table does not know.
@@ -152,6 +160,13 @@ def _reachability(plan: PlanResult) -> list[str]:
     return lines + ["  " + line for line in format_table(plan.edges, width=78).splitlines()]
 
 
+def _services(plan: PlanResult) -> list[str]:
+    if not plan.services:
+        return []
+    lines = ["", "Service reachability (what the instances need from AWS, and how they reach it)"]
+    return lines + ["  " + line for line in format_services(plan.services, width=78)]
+
+
 def _violations(plan: PlanResult) -> list[str]:
     lines = ["", f"Violations: {len(plan.violations) or 'none'}"]
     for violation in plan.violations:
@@ -186,9 +201,21 @@ def _cost(plan: PlanResult) -> list[str]:
         lines += ["  Not priced:", *[row for note in cost.unpriced for row in _wrap(note, 6, "    - ")]]
     return (
         lines
+        + _endpoint_saving(cost)
         + _nat_alternative(cost)
         + ["  Assumptions:"]
         + [row for assumption in cost.assumptions for row in _wrap(assumption, 6, "    - ")]
+    )
+
+
+def _endpoint_saving(cost: CostEstimate) -> list[str]:
+    baseline = cost.ten_endpoints_in_three_azs_usd
+    if baseline is None:
+        return []
+    return _wrap(
+        f"Ten interface endpoints in three AZs (every service, everywhere) would cost {_money(baseline)} USD/month; "
+        f"these save {_money(baseline - cost.endpoints_usd)} USD/month.",
+        2,
     )
 
 
@@ -210,7 +237,8 @@ def _diagram(plan: PlanResult) -> list[str]:
 
 
 def as_text(plan: PlanResult, elapsed_seconds: float) -> str:
-    lines = _header(plan) + _resources(plan) + _reachability(plan) + _violations(plan) + _cost(plan) + _diagram(plan)
+    lines = _header(plan) + _resources(plan) + _reachability(plan) + _services(plan) + _violations(plan)
+    lines += _cost(plan) + _diagram(plan)
     status = 1 if plan.violations else 0
     lines += ["", f"Planned offline in {elapsed_seconds:.2f} s (after imports); exit status {status}."]
     return "\n".join(lines)

@@ -32,6 +32,7 @@ from .reachability import (
     label_covers,
 )
 from .recording import Recorded
+from .services import UNREACHABLE, service_reachability
 from .topology import explicitly_false, truthy
 
 FRONT_END_ONLY = "only the front end is reachable from the internet, on 80 and 443"
@@ -42,6 +43,7 @@ DATABASE_PORT_FROM_ANYWHERE = "EC2.19 no database port open to 0.0.0.0/0 or ::/0
 DATABASE_ACCESS = "the database is reachable only from the containers and the bastion, on its port"
 ISOLATED_NO_ROUTE = "isolated subnets have no internet route"
 APP_NO_IGW = "app subnets never route to an internet gateway"
+SERVICES_REACHABLE = "every AWS service the instances need is reachable"
 
 SSH = 22
 WEB_PORTS = {"80", "443"}
@@ -163,6 +165,18 @@ def app_subnet_routes(topology: Topology, edges: Sequence[Edge]) -> Iterator[Vio
                 yield Violation(name, APP_NO_IGW, f"{route.name} sends {route.destination} to an internet gateway")
             if route.is_default and not has_nat_instance:
                 yield Violation(name, ISOLATED_NO_ROUTE, f"{route.name} sends {route.destination} out of the VPC")
+
+
+def services_reachable(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
+    # A missing ecr.dkr or logs endpoint fails every task at start, and nothing else would say so before deploying.
+    for row in service_reachability(topology):
+        if row.via == UNREACHABLE:
+            users = " and ".join(row.needed_by)
+            detail = (
+                f"{users} need {row.service} ({'; '.join(row.reasons)}) but reach it through no interface endpoint, "
+                f"gateway endpoint or NAT"
+            )
+            yield Violation(row.service, SERVICES_REACHABLE, detail)
 
 
 def _app_subnets(members: Iterable[Member]) -> set[str]:
@@ -329,6 +343,7 @@ CHECKS: tuple[Callable[[Topology, Sequence[Edge]], Iterable[Violation]], ...] = 
     database_ports_not_from_anywhere,
     database_access,
     app_subnet_routes,
+    services_reachable,
     imdsv2_required,
     volumes_encrypted,
     flow_logs,
