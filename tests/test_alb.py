@@ -55,3 +55,11 @@ def test_alb_outputs(build):
 def test_no_api_gateway_in_alb_mode(build):
     stack = build()
     assert stack.of_type(T.HTTP_API) == [] and stack.of_type(T.VPC_LINK) == []
+
+
+def test_the_alb_waits_for_the_internet_gateway_and_the_public_default_route(build):
+    # AWS refuses an internet-facing ALB in a VPC whose gateway is not attached yet (InvalidSubnet).
+    stack = build()
+    dependencies = stack.named("web-alb").options["dependencies"]
+    assert stack.named("web-igw").urn in dependencies
+    assert stack.named("web-public-default-route").urn in dependencies

@@ -58,3 +58,10 @@ def test_the_nat_instance_and_bastion_share_one_ami_lookup(build):
     names = [i.args["name"] for i in stack.invokes if i.token == "aws:ssm/getParameter:getParameter"]
     assert len(names) == len(set(names))
     assert stack.named("web-bastion").inputs["ami"] == stack.named("web-nat-instance").inputs["ami"]
+
+
+def test_the_bastions_public_address_waits_for_the_internet_gateway(build):
+    stack = build({"bastion": BASTION})
+    dependencies = stack.named("web-bastion").options["dependencies"]
+    assert stack.named("web-igw").urn in dependencies
+    assert stack.named("web-public-default-route").urn in dependencies

@@ -28,7 +28,7 @@ def build_alb(ctx: StackContext, settings: Settings, network: Network, groups: S
         drop_invalid_header_fields=True,
         desync_mitigation_mode="defensive",
         tags=ctx.tags("alb"),
-        opts=ctx.opts(),
+        opts=ctx.opts(depends_on=[network.internet_gateway, network.public_default_route]),
     )
     target_group = _target_group(ctx, settings, network)
     listeners = _listeners(ctx, settings, load_balancer, target_group)

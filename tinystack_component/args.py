@@ -62,7 +62,7 @@ class BastionArgs(TypedDict, total=False):
     public_key: str
     """OpenSSH public key (ssh-ed25519, ssh-rsa or ecdsa-sha2-*) allowed to log in as ec2-user. Required."""
     allowed_cidrs: list[str]
-    """CIDRs allowed to reach port 22, for example 203.0.113.7/32. Required; 0.0.0.0/0 and ::/0 are refused."""
+    """IPv4 CIDRs allowed to reach port 22, for example 203.0.113.7/32. Required; 0.0.0.0/0 and IPv6 are refused."""
     instance_type: str
     """EC2 instance type of the bastion. Default: t4g.nano."""
 

@@ -22,7 +22,15 @@ from .nat_instance import build_nat_instance
 from .network import Network, build_network
 from .security import SecurityGroups, build_security_groups
 from .service import Exposure, build_app
-from .validation import Settings, check_image_region, check_zones_in_region, validate, validate_name
+from .validation import (
+    Settings,
+    check_image_region,
+    check_zone_offerings,
+    check_zones_in_region,
+    instance_type_fields,
+    validate,
+    validate_name,
+)
 
 TYPE_TOKEN = "tinystack:index:TinyStack"
 
@@ -99,17 +107,23 @@ class TinyStack(pulumi.ComponentResource):
 
     @staticmethod
     def _region_and_zones(ctx: StackContext, settings: Settings) -> tuple[str, tuple[str, ...]]:
-        """The provider's region, and the AZs to use: the given ones, or the region's first three standard ones."""
+        """The provider's region, and the AZs to use: the given ones, or the region's first three standard ones
+        that offer every instance type of the stack."""
         region = aws.get_region(opts=ctx.invoke_opts()).region
-        if settings.availability_zones is not None:
-            return region, check_zones_in_region(settings.availability_zones, region, looked_up=False)
-        found = aws.get_availability_zones(
-            state="available",
-            # Local and Wavelength zones are opt-in and lack most instance types.
-            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
-            opts=ctx.invoke_opts(),
-        )
-        return region, check_zones_in_region(tuple(found.names), region, looked_up=True)
+        looked_up = settings.availability_zones is None
+        if looked_up:
+            found = aws.get_availability_zones(
+                state="available",
+                # Local and Wavelength zones are opt-in and lack most instance types.
+                filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+                opts=ctx.invoke_opts(),
+            )
+            candidates = tuple(found.names)
+        else:
+            candidates = settings.availability_zones
+        zones = check_zones_in_region(candidates, region, looked_up=looked_up)
+        types = instance_type_fields(settings)
+        return region, check_zone_offerings(zones, _offerings(ctx, list(types)), types, region, looked_up=looked_up)
 
     @staticmethod
     def _image(ctx: StackContext, settings: Settings) -> pulumi.Input[str]:
@@ -140,6 +154,19 @@ class TinyStack(pulumi.ComponentResource):
         self.bastion_public_ip = _optional(bastion.instance.public_ip if bastion else None)
         self.bastion_ssh_command = _optional(bastion.ssh_command if bastion else None)
         self.database_tunnel_command = _optional(bastion.tunnel_command if bastion else None)
+
+
+def _offerings(ctx: StackContext, instance_types: list[str]) -> dict[str, set[str]]:
+    """The instance types each zone of the region offers, of those asked for: one look-up for all of them."""
+    found = aws.ec2.get_instance_type_offerings(
+        location_type="availability-zone",
+        filters=[{"name": "instance-type", "values": instance_types}],
+        opts=ctx.invoke_opts(),
+    )
+    offered: dict[str, set[str]] = {}
+    for zone, instance_type in zip(found.locations, found.instance_types, strict=True):
+        offered.setdefault(zone, set()).add(instance_type)
+    return offered
 
 
 def _optional(value: Optional[pulumi.Input]) -> pulumi.Output:

@@ -440,7 +440,7 @@ def _ssh_fields(data: bytes) -> list[bytes]:
 def _allowed_cidrs(fields: Fields, _: dict) -> tuple[str, ...]:
     value = fields.get("allowed_cidrs")
     accepted = (
-        "expected a non-empty list of CIDRs such as 203.0.113.7/32, no broader than /8 (IPv4) or /32 (IPv6); "
+        "expected a non-empty list of IPv4 CIDRs such as 203.0.113.7/32, no broader than /8; "
         "0.0.0.0/0 and ::/0 would open SSH to everyone"
     )
     if not isinstance(value, (list, tuple)) or not value:
@@ -451,8 +451,13 @@ def _allowed_cidrs(fields: Fields, _: dict) -> tuple[str, ...]:
             network = ipaddress.ip_network(cidr, strict=True) if isinstance(cidr, str) else None
         except ValueError:
             network = None
+        if network is not None and network.version == 6:
+            # The VPC is IPv4 only, so the bastion has no IPv6 address: such a rule could never match.
+            raise fields.fail(
+                f"allowed_cidrs[{index}]", cidr, f"{accepted}; the VPC has no IPv6, so an IPv6 CIDR can never match"
+            )
         # Broad ranges add up to the whole internet (0.0.0.0/1 plus 128.0.0.0/1): SSH wants a narrow list.
-        if network is None or network.prefixlen < (MIN_SSH_PREFIX_V4 if network.version == 4 else MIN_SSH_PREFIX_V6):
+        if network is None or network.prefixlen < MIN_SSH_PREFIX_V4:
             raise fields.fail(f"allowed_cidrs[{index}]", cidr, accepted)
         cidrs.append(str(network))
     return tuple(cidrs)
@@ -544,7 +549,8 @@ def validate_name(name: Any) -> str:
 
 
 def check_zones_in_region(zones: tuple[str, ...], region: str, *, looked_up: bool) -> tuple[str, ...]:
-    """AZs must belong to the provider's region; a looked-up region must offer at least two."""
+    """AZs must belong to the provider's region; a looked-up region must offer at least two. All of them are kept:
+    `check_zone_offerings` picks the first three that launch every instance type of the stack."""
     if looked_up and len(zones) < 2:
         raise _fail(
             "availability_zones",
@@ -554,7 +560,59 @@ def check_zones_in_region(zones: tuple[str, ...], region: str, *, looked_up: boo
     foreign = [zone for zone in zones if not zone.startswith(region)]
     if foreign:
         raise _fail("availability_zones", list(zones), f"expected zones of the provider's region {region}")
-    return zones[:3]
+    return zones
+
+
+def instance_type_fields(settings: Settings) -> dict[str, list[str]]:
+    """Each EC2 instance type the stack launches, with the fields that ask for it."""
+    fields: dict[str, list[str]] = {}
+    wanted = [("instance_type", settings.instance_type)]
+    if settings.nat:
+        wanted.insert(0, ("nat_instance_type", settings.nat_instance_type))
+    if settings.bastion is not None:
+        wanted.append(("bastion.instance_type", settings.bastion.instance_type))
+    for field, instance_type in wanted:
+        fields.setdefault(instance_type, []).append(field)
+    return fields
+
+
+def _lacking(zone: str, offered: Mapping[str, set[str]], types: Mapping[str, list[str]]) -> str:
+    missing = [
+        f"{kind} ({', '.join(fields)})" for kind, fields in types.items() if kind not in offered.get(zone, set())
+    ]
+    return f"{zone} does not offer {', '.join(missing)}" if missing else ""
+
+
+def check_zone_offerings(
+    zones: tuple[str, ...],
+    offered: Mapping[str, set[str]],
+    types: Mapping[str, list[str]],
+    region: str,
+    *,
+    looked_up: bool,
+) -> tuple[str, ...]:
+    """Every instance type must be offered in every zone, or a launch fails half-way through `pulumi up`.
+
+    Given zones must each offer every type; looked-up zones are narrowed to those that do (at least two)."""
+    lacking = {zone: _lacking(zone, offered, types) for zone in zones}
+    problems = "; ".join(text for text in lacking.values() if text)
+    if not looked_up:
+        if problems:
+            raise _fail(
+                "availability_zones",
+                list(zones),
+                f"{problems}; choose zones that offer every instance type of the stack, or other types",
+            )
+        return zones
+    usable = tuple(zone for zone in zones if not lacking[zone])
+    if len(usable) < 2:
+        raise _fail(
+            "availability_zones",
+            list(zones),
+            f"region {region} offers every instance type of the stack in fewer than 2 zones "
+            f"({', '.join(usable) or 'none'}): {problems}; choose other instance types",
+        )
+    return usable[:3]
 
 
 def check_image_region(settings: Settings, region: str) -> None:

@@ -97,7 +97,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str = DEFAULT_REGION) -> None:
         self.invokes: list[Invoke] = []
         self.region = region
-        self.zone_names = [f"{region}{letter}" for letter in "abcdf"]
+        self.zone_names = [f"{region}{letter}" for letter in "abcdef"]
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
@@ -128,6 +128,34 @@ def _availability_zones(mocks: RecordingMocks, _: Mapping[str, Any]) -> dict[str
     }
 
 
+# Zones that offer only older instance families, as us-east-1e (use1-az3) does: no t3, t4g or other Graviton types.
+LIMITED_ZONES = {"us-east-1e"}
+LIMITED_ZONE_FAMILIES = {"t2", "m4", "m5", "c4", "c5", "r4", "r5", "i3", "d2"}
+
+
+def _instance_type_offerings(mocks: RecordingMocks, args: Mapping[str, Any]) -> dict[str, Any]:
+    """One row per (zone, type) offered, of the types the instance-type filter asks for, as EC2 reports them."""
+    location_type = args.get("locationType", "region")
+    wanted = [
+        value for entry in args.get("filters") or [] if entry["name"] == "instance-type" for value in entry["values"]
+    ]
+    locations = mocks.zone_names if location_type == "availability-zone" else [mocks.region]
+    rows = [
+        (location, instance_type)
+        for location in locations
+        for instance_type in wanted
+        if location not in LIMITED_ZONES or instance_type.split(".")[0] in LIMITED_ZONE_FAMILIES
+    ]
+    return {
+        "id": mocks.region,
+        "locationType": location_type,
+        "filters": args.get("filters"),
+        "locations": [location for location, _ in rows],
+        "instanceTypes": [instance_type for _, instance_type in rows],
+        "locationTypes": [location_type] * len(rows),
+    }
+
+
 def _ssm_parameter(mocks: RecordingMocks, args: Mapping[str, Any]) -> dict[str, Any]:
     name = args["name"]
     ami = PLACEHOLDER_ARM64_AMI if "arm64" in name else PLACEHOLDER_X86_AMI
@@ -145,6 +173,7 @@ INVOKE_ANSWERS: dict[str, Callable[[RecordingMocks, Mapping[str, Any]], dict[str
         "description": "US East (N. Virginia)",
     },
     "aws:ssm/getParameter:getParameter": _ssm_parameter,
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
     "aws:index/getCallerIdentity:getCallerIdentity": lambda mocks, _: {
         "accountId": ACCOUNT,
         "arn": f"arn:aws:iam::{ACCOUNT}:user/test",
