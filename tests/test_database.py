@@ -166,3 +166,40 @@ def test_protect_from_the_consumer_reaches_the_database(build):
     assert stack.named("web-database").options["protect"] is True
     assert stack.named("web-db-subnets").options["protect"] is True
     assert build({"database": {}}).named("web-database").options["protect"] is False
+
+
+@pytest.mark.parametrize(
+    ("database", "enabled"),
+    [
+        ({}, True),
+        ({"instance_class": "db.t4g.micro", "engine": "postgres"}, True),
+        ({"engine": "mysql", "instance_class": "db.t4g.micro"}, False),
+        ({"engine": "mysql", "instance_class": "db.t4g.medium"}, True),
+    ],
+)
+def test_performance_insights_is_on_with_the_free_retention_where_the_class_supports_it(build, database, enabled):
+    inputs = build({"database": database}).named("web-database").inputs
+    assert inputs["performanceInsightsEnabled"] is enabled
+    assert inputs.get("performanceInsightsRetentionPeriod") == (7 if enabled else None)
+
+
+def test_enhanced_monitoring_is_off_by_default_and_has_its_own_role(build):
+    stack = build({"database": {}})
+    assert stack.named("web-database").inputs["monitoringInterval"] == 0
+    assert stack.maybe("web-db-monitoring-role") is None
+    monitored = build({"database": {"monitoring_interval": 15}})
+    inputs = monitored.named("web-database").inputs
+    role = monitored.named("web-db-monitoring-role")
+    assert inputs["monitoringInterval"] == 15 and inputs["monitoringRoleArn"] == role.outputs["arn"]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+    attachment = monitored.named("web-db-monitoring-role-AmazonRDSEnhancedMonitoringRole")
+    assert attachment.inputs["role"] == role.outputs["name"]
+
+
+def test_the_stacks_deletion_protection_is_the_databases_unless_it_says_otherwise(build):
+    assert build({"database": {}}).named("web-database").inputs["deletionProtection"] is True
+    off = build({"database": {}, "deletion_protection": False}).named("web-database").inputs
+    assert off["deletionProtection"] is False
+    kept = build({"database": {"deletion_protection": True}, "deletion_protection": False}).named("web-database")
+    assert kept.inputs["deletionProtection"] is True

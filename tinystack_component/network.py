@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .context import LOG_RETENTION_DAYS, StackContext
+from .context import StackContext
+from .logs import log_group
 from .roles import service_role
 from .validation import Settings
 
@@ -163,14 +164,12 @@ def _s3_gateway_endpoint(
 
 def _flow_logs(ctx: StackContext, vpc: aws.ec2.Vpc) -> None:
     # EC2.6: rejected traffic is what an operator needs to debug a security group; ACCEPT would cost far more.
-    log_group = aws.cloudwatch.LogGroup(
-        ctx.child("flow-logs"), retention_in_days=LOG_RETENTION_DAYS, tags=ctx.tags("flow-logs"), opts=ctx.opts()
-    )
+    flow_log_group = log_group(ctx, "flow-logs")
     role = service_role(ctx, "flow-logs-role", "vpc-flow-logs.amazonaws.com")
     aws.iam.RolePolicy(
         ctx.child("flow-logs-policy"),
         role=role.id,
-        policy=log_group.arn.apply(_flow_logs_policy),
+        policy=flow_log_group.arn.apply(_flow_logs_policy),
         opts=ctx.opts(),
     )
     aws.ec2.FlowLog(
@@ -178,7 +177,7 @@ def _flow_logs(ctx: StackContext, vpc: aws.ec2.Vpc) -> None:
         vpc_id=vpc.id,
         traffic_type="REJECT",
         log_destination_type="cloud-watch-logs",
-        log_destination=log_group.arn,
+        log_destination=flow_log_group.arn,
         iam_role_arn=role.arn,
         tags=ctx.tags("flow-log"),
         opts=ctx.opts(),

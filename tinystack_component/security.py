@@ -46,6 +46,10 @@ class Port:
     def label(self) -> str:
         return "all" if self.number is None else f"tcp-{self.number}"
 
+    @property
+    def words(self) -> str:
+        return "every protocol and port" if self.number is None else f"TCP {self.number}"
+
     def rule_inputs(self) -> "PortInputs":
         if self.number is None:
             return {"ip_protocol": "-1"}
@@ -152,6 +156,33 @@ def _data_and_access_rules(ctx: StackContext, groups: SecurityGroups, settings: 
             allow_between(ctx, groups.bastion, groups.database, Port(settings.database.port))
 
 
+# What each label means in a rule's description (CKV_AWS_23: the console shows who may reach whom, in words).
+LABEL_WORDS = {
+    "internet": "the internet",
+    "vpc": "the VPC",
+    "s3": "S3 (gateway endpoint prefix list)",
+    "alb": "the load balancer",
+    "vpc-link": "the API Gateway VPC link",
+    "containers": "the container instances",
+    "nat-instance": "the NAT instance",
+    "endpoints": "the VPC interface endpoints",
+    "database": "the database",
+    "bastion": "the bastion",
+}
+
+
+def describe(source: str, target: str, port: Port) -> str:
+    """`The internet may reach the load balancer on TCP 80`: the rule's description."""
+
+    def words(label: str) -> str:
+        if label.startswith("admin-"):
+            return f"allowed admin CIDR {label.removeprefix('admin-')}"
+        return LABEL_WORDS.get(label, label)
+
+    text = f"{words(source)} may reach {words(target)} on {port.words}"
+    return text[0].upper() + text[1:]
+
+
 def _rule(
     ctx: StackContext, source: str, target: str, port: Port, ingress: bool, **endpoints: Unpack[Endpoints]
 ) -> None:
@@ -159,7 +190,14 @@ def _rule(
         ("in", aws.vpc.SecurityGroupIngressRule) if ingress else ("out", aws.vpc.SecurityGroupEgressRule)
     )
     suffix = f"allow-{source}-to-{target}-{port.label}-{direction}"
-    rule_type(ctx.child(suffix), **endpoints, **port.rule_inputs(), tags=ctx.tags(suffix), opts=ctx.opts())
+    rule_type(
+        ctx.child(suffix),
+        **endpoints,
+        **port.rule_inputs(),
+        description=describe(source, target, port),
+        tags=ctx.tags(suffix),
+        opts=ctx.opts(),
+    )
 
 
 def _cidr_inputs(cidr: str) -> CidrInputs:

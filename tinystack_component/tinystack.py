@@ -4,6 +4,7 @@ args → network → security groups → egress (NAT instance or endpoints) → 
 → bastion. Later tiers take what they need from earlier ones as small typed values.
 """
 
+import dataclasses
 from typing import Optional
 
 import pulumi
@@ -16,6 +17,7 @@ from .bastion import Bastion, build_bastion
 from .compute import build_cluster
 from .context import StackContext
 from .database import Database, build_database
+from .encryption import build_stack_key
 from .endpoints import build_vpc_endpoints
 from .image import build_image
 from .nat_instance import build_nat_instance
@@ -79,6 +81,8 @@ class TinyStack(pulumi.ComponentResource):
         ctx = StackContext(name=name, parent=self, user_tags=settings.tags)
         region, zones = self._region_and_zones(ctx, settings)
         check_image_region(settings, region)
+        if settings.kms:
+            ctx = dataclasses.replace(ctx, encryption_key=build_stack_key(ctx, region))
 
         network = build_network(ctx, settings, zones, region)
         groups = build_security_groups(ctx, network, settings)

@@ -393,9 +393,24 @@ DATABASE_RULES: dict[str, Rule] = {
     "db_name": _db_name,
     "username": _username,
     "multi_az": lambda fields, _: fields.flag("multi_az"),
-    "deletion_protection": lambda fields, _: fields.flag("deletion_protection"),
+    # None until the stack's deletion_protection fills it in (see _database).
+    "deletion_protection": lambda fields, _: (
+        fields.flag("deletion_protection") if fields.values.get("deletion_protection") is not None else None
+    ),
     "backup_retention_days": lambda fields, _: fields.number("backup_retention_days", 1, 35),
+    "monitoring_interval": lambda fields, _: _monitoring_interval(fields),
 }
+
+MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+
+
+def _monitoring_interval(fields: Fields) -> int:
+    value = _whole(fields.get("monitoring_interval"))
+    if isinstance(value, bool) or value not in MONITORING_INTERVALS:
+        raise fields.fail(
+            "monitoring_interval", value, f"expected one of {', '.join(map(str, MONITORING_INTERVALS))} seconds (0 is off)"
+        )
+    return int(value)
 
 
 # --- bastion --------------------------------------------------------------------------------------------------
@@ -474,6 +489,32 @@ BASTION_RULES: dict[str, Rule] = {
 
 # --- the component --------------------------------------------------------------------------------------------
 
+_database_fields = _nested(
+    "database", DatabaseArgs, DATABASE_RULES, DatabaseSettings, "database fields (engine, instance_class, ...)"
+)
+
+
+def _database(fields: Fields, resolved: dict) -> Optional[Settings]:
+    """The database, whose deletion protection is the stack's unless it says otherwise."""
+    database = _database_fields(fields, resolved)
+    if database is None or database.deletion_protection is not None:
+        return database
+    values = object.__getattribute__(database, "_values")
+    return DatabaseSettings({**values, "deletion_protection": resolved["deletion_protection"]})
+
+
+def _waf(fields: Fields, resolved: dict) -> bool:
+    waf = fields.flag("waf")
+    if waf and resolved["front_end"] is not FrontEnd.ALB:
+        raise fields.fail(
+            "waf",
+            waf,
+            "HTTP APIs (API Gateway v2, the api-gateway front end) cannot be associated with a WAF web ACL; "
+            "use front_end alb for a WAF, or turn waf off (the HTTP API keeps its throttling)",
+        )
+    return waf
+
+
 # In the order the rules depend on each other: a rule reads only fields above it.
 RULES: dict[str, Rule] = {
     "front_end": lambda fields, _: fields.choice("front_end", FrontEnd),
@@ -486,9 +527,8 @@ RULES: dict[str, Rule] = {
     ),
     "container_cpu": _container_size("container_cpu", "CPU units", 128, 0),
     "container_memory": _container_size("container_memory", "MiB", 64, 1),
-    "database": _nested(
-        "database", DatabaseArgs, DATABASE_RULES, DatabaseSettings, "database fields (engine, instance_class, ...)"
-    ),
+    "deletion_protection": lambda fields, _: fields.flag("deletion_protection"),
+    "database": lambda fields, resolved: _database(fields, resolved),
     "container_environment": _container_environment,
     "container_secrets": _container_secrets,
     "vpc_cidr": _vpc_cidr,
@@ -506,6 +546,10 @@ RULES: dict[str, Rule] = {
     ),
     "bastion": _nested("bastion", BastionArgs, BASTION_RULES, BastionSettings, "public_key and allowed_cidrs"),
     "flow_logs": lambda fields, _: fields.flag("flow_logs"),
+    "alb_access_logs": lambda fields, _: fields.flag("alb_access_logs"),
+    "waf": _waf,
+    "kms": lambda fields, _: fields.flag("kms"),
+    "read_only_root_filesystem": lambda fields, _: fields.flag("read_only_root_filesystem"),
     "tags": _tags,
 }
 
