@@ -369,3 +369,24 @@ def test_an_ipv6_ssh_cidr_is_refused_since_the_vpc_has_no_ipv6(cidr):
         "bastion.allowed_cidrs[1]",
         accepted_text="no IPv6",
     )
+
+
+def test_a_waf_cannot_sit_in_front_of_an_http_api():
+    error = rejects({"front_end": "api-gateway", "waf": True}, "waf", accepted_text="HTTP APIs")
+    assert "cannot be associated with a WAF" in str(error)
+    assert validate({"waf": True}).waf is True
+
+
+@pytest.mark.parametrize("interval", [2, -1, 120, True, "60"])
+def test_monitoring_interval_is_one_rds_accepts(interval):
+    rejects({"database": {"monitoring_interval": interval}}, "database.monitoring_interval", accepted_text="1, 5, 10")
+
+
+def test_hardening_defaults():
+    settings = validate({})
+    assert (settings.alb_access_logs, settings.deletion_protection, settings.read_only_root_filesystem) == (
+        True,
+        True,
+        True,
+    )
+    assert (settings.waf, settings.kms) == (False, False)

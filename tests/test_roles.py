@@ -4,19 +4,13 @@ import json
 
 import pytest
 
-from tests.conftest import BASTION, VARIANTS
+from tests.conftest import EVERYTHING, VARIANTS
 from tinystack_component.roles import MANAGED_POLICIES, WILDCARD_WRITE_ACTIONS
 
 # Access levels List and Read; everything else (Write, Permissions management, Tagging) is a write.
 READ_VERBS = ("Get", "Describe", "List", "BatchGet", "BatchCheck")
 POLICY_TYPES = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy")
 ATTACHMENT_TYPES = ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/policyAttachment:PolicyAttachment")
-EVERYTHING = {
-    "database": {"monitoring_interval": 60},
-    "bastion": BASTION,
-    "container_secrets": {"API_TOKEN": "s3cr3t"},
-    "kms": True,
-}
 
 
 def documents(stack):
@@ -57,13 +51,17 @@ def test_no_write_action_of_any_role_reaches_every_resource_unless_allow_listed(
 def test_every_managed_policy_of_any_role_is_allow_listed_with_a_reason(build, variant):
     stack = build({**VARIANTS[variant], **EVERYTHING})
     arns = [r.inputs["policyArn"] for r in stack.resources if r.type in ATTACHMENT_TYPES]
-    arns += [arn for r in stack.resources if r.type == "aws:iam/role:Role" for arn in r.inputs.get("managedPolicyArns") or []]
+    arns += [
+        arn for r in stack.resources if r.type == "aws:iam/role:Role" for arn in r.inputs.get("managedPolicyArns") or []
+    ]
     assert arns
     assert set(arns) <= set(MANAGED_POLICIES), set(arns) - set(MANAGED_POLICIES)
 
 
 def test_the_allow_list_detects_a_broad_write():
-    document = {"Statement": [{"Effect": "Allow", "Action": ["logs:PutLogEvents", "ecr:BatchGetImage"], "Resource": "*"}]}
+    document = {
+        "Statement": [{"Effect": "Allow", "Action": ["logs:PutLogEvents", "ecr:BatchGetImage"], "Resource": "*"}]
+    }
     assert list(wildcard_writes(document)) == ["logs:PutLogEvents"]
     assert list(wildcard_writes({"Statement": {"Effect": "Allow", "Action": "s3:*", "Resource": ["*"]}})) == ["s3:*"]
 

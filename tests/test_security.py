@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.conftest import BASTION, CERTIFICATE, ISOLATED, VARIANTS, T
+from tests.conftest import BASTION, CERTIFICATE, EVERYTHING, ISOLATED, VARIANTS, T
 
 
 def test_groups_carry_no_inline_rules(build):
@@ -126,7 +126,7 @@ def test_bastion_without_a_database_reaches_only_https(build):
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_every_rule_says_in_words_who_may_reach_whom(build, variant):
     # CKV_AWS_23; AWS accepts letters, digits, spaces and ._-:/()#,@[]+=&;{}!$* up to 255 characters.
-    stack = build({**VARIANTS[variant], "database": {}, "bastion": BASTION})
+    stack = build({**VARIANTS[variant], **EVERYTHING})
     for rule in stack.rules():
         description = rule.inputs.get("description", "")
         assert re.fullmatch(r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{1,255}", description), rule.name

@@ -51,7 +51,7 @@ class DatabaseArgs(TypedDict, total=False):
     multi_az: bool
     """Keep a synchronous standby in another Availability Zone. Default: false."""
     deletion_protection: bool
-    """Refuse deletion of the instance until this is turned off. Default: the stack's deletion_protection (true)."""
+    """Refuse deletion of the instance until this is turned off. Default: the stack's deletion protection (true)."""
     backup_retention_days: int
     """Days of automated backups, 1 to 35. Default: 7."""
     monitoring_interval: int

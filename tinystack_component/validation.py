@@ -408,7 +408,9 @@ def _monitoring_interval(fields: Fields) -> int:
     value = _whole(fields.get("monitoring_interval"))
     if isinstance(value, bool) or value not in MONITORING_INTERVALS:
         raise fields.fail(
-            "monitoring_interval", value, f"expected one of {', '.join(map(str, MONITORING_INTERVALS))} seconds (0 is off)"
+            "monitoring_interval",
+            value,
+            f"expected one of {', '.join(map(str, MONITORING_INTERVALS))} seconds (0 is off)",
         )
     return int(value)
 

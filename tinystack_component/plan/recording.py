@@ -156,6 +156,17 @@ def _instance_type_offerings(mocks: RecordingMocks, args: Mapping[str, Any]) -> 
     }
 
 
+# The regional Elastic Load Balancing accounts that deliver access logs in regions opened before August 2022.
+ELB_ACCOUNTS = {"us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-2": "797873946194"}
+ELB_ACCOUNTS |= {"eu-west-1": "156460612806", "eu-central-1": "054676820928", "eu-west-3": "009996457667"}
+
+
+def _elb_service_account(mocks: RecordingMocks, args: Mapping[str, Any]) -> dict[str, Any]:
+    region = args.get("region") or mocks.region
+    account = ELB_ACCOUNTS.get(region, "000000000000")
+    return {"id": account, "arn": f"arn:aws:iam::{account}:root", "region": region}
+
+
 def _ssm_parameter(mocks: RecordingMocks, args: Mapping[str, Any]) -> dict[str, Any]:
     name = args["name"]
     ami = PLACEHOLDER_ARM64_AMI if "arm64" in name else PLACEHOLDER_X86_AMI
@@ -174,6 +185,7 @@ INVOKE_ANSWERS: dict[str, Callable[[RecordingMocks, Mapping[str, Any]], dict[str
     },
     "aws:ssm/getParameter:getParameter": _ssm_parameter,
     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
+    "aws:elb/getServiceAccount:getServiceAccount": _elb_service_account,
     "aws:index/getCallerIdentity:getCallerIdentity": lambda mocks, _: {
         "accountId": ACCOUNT,
         "arn": f"arn:aws:iam::{ACCOUNT}:user/test",
