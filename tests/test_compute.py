@@ -57,6 +57,8 @@ def test_user_data_joins_the_cluster(build):
     user_data = base64.b64decode(stack.named("web-container-instances").inputs["userData"]).decode()
     assert "ECS_CLUSTER=web-cluster-1a2b3c4" in user_data
     assert "/etc/ecs/ecs.config" in user_data
+    # The app's logs are written with the task execution role: the instance role has no log actions.
+    assert "ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE=true" in user_data
 
 
 def test_instance_profile_has_ssm_and_an_ecs_agent_policy_scoped_to_the_cluster(build):

@@ -48,3 +48,12 @@ def test_the_task_may_decrypt_its_secrets_with_the_key(build):
         "Action": "kms:Decrypt",
         "Resource": [stack.named("web-key").outputs["arn"]],
     }
+
+
+def test_the_database_password_is_encrypted_with_the_key_and_the_task_may_decrypt_it(build):
+    stack = build({"database": {}, "kms": True})
+    key = stack.named("web-key").outputs["arn"]
+    assert stack.named("web-database").inputs["masterUserSecretKmsKeyId"] == key
+    statements = json.loads(stack.named("web-task-execution-read-db-secret").inputs["policy"])["Statement"]
+    assert statements[1] == {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": [key]}
+    assert "masterUserSecretKmsKeyId" not in build({"database": {}}).named("web-database").inputs

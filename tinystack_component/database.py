@@ -102,6 +102,8 @@ def build_database(ctx: StackContext, settings: DatabaseSettings, network: Netwo
         username=settings.username,
         port=settings.port,
         manage_master_user_password=True,
+        # kms: the password RDS keeps in Secrets Manager is encrypted with the stack key too.
+        master_user_secret_kms_key_id=ctx.encryption_key.arn if ctx.encryption_key is not None else None,
         db_subnet_group_name=subnet_group.name,
         parameter_group_name=parameter_group.name,
         vpc_security_group_ids=[groups.database.id],

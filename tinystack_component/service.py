@@ -79,11 +79,13 @@ def build_app(
     )
     app_secrets = store_app_secrets(ctx, settings.container_secrets)
     secret_policies = []
+    key_arns = [ctx.encryption_key.arn] if ctx.encryption_key is not None else []
     if database is not None:
         # The one secret RDS manages for this database.
-        secret_policies.append(_allow_reading(ctx, execution_role, "db-secret", [database.secret_arn]))
+        secret_policies.append(
+            _allow_reading(ctx, execution_role, "db-secret", [database.secret_arn], key_arns=key_arns)
+        )
     if app_secrets:
-        key_arns = [ctx.encryption_key.arn] if ctx.encryption_key is not None else []
         secret_policies.append(
             _allow_reading(ctx, execution_role, "app-secrets", list(app_secrets.values()), key_arns=key_arns)
         )
