@@ -119,7 +119,7 @@ class TinyStackArgs(TypedDict, total=False):
     waf: bool
     """A WAF web ACL (AWS managed rules and a rate limit per IP) on the ALB. ALB only. Default: false."""
     kms: bool
-    """Encrypt the log groups, app secrets and database password with one customer-managed key ($1/month). Default: false."""
+    """One customer-managed KMS key ($1/month) for the log groups, app secrets and database password. Default: false."""
     read_only_root_filesystem: bool
     """Read-only root filesystem (ECS.5); /tmp, /var/run and /var/cache/nginx stay writable (tmpfs). Default: true."""
     tags: Mapping[str, str]
