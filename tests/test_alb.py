@@ -111,7 +111,7 @@ def test_deletion_protection_guards_the_alb_and_keeps_the_logs_until_it_is_turne
     protected = build()
     assert protected.named("web-alb").inputs["enableDeletionProtection"] is True
     assert protected.named("web-alb-logs").inputs["forceDestroy"] is False
-    dev = build({"deletion_protection": False})
+    dev = build({"database": {}, "deletion_protection": False})
     assert dev.named("web-alb").inputs["enableDeletionProtection"] is False
     assert dev.named("web-alb-logs").inputs["forceDestroy"] is True
 

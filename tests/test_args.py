@@ -390,3 +390,10 @@ def test_hardening_defaults():
         True,
     )
     assert (settings.waf, settings.kms) == (False, False)
+
+
+def test_the_database_takes_the_stacks_deletion_protection_unless_it_says_otherwise():
+    assert validate({"database": {}}).database.deletion_protection is True
+    assert validate({"database": {}, "deletion_protection": False}).database.deletion_protection is False
+    kept = validate({"database": {"deletion_protection": True}, "deletion_protection": False})
+    assert kept.database.deletion_protection is True and kept.deletion_protection is False
