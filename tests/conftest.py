@@ -61,6 +61,13 @@ API_GATEWAY = {"front_end": "api-gateway"}
 CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0f6e5d4c-1111-2222-3333-444455556666"
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHj3Q1z9Xc8zYt0gY3k2bq5z8u0l7kqkq3n9o2k4XQ0e dev@laptop"
 BASTION = {"public_key": PUBLIC_KEY, "allowed_cidrs": ["203.0.113.7/32"]}
+# Every optional part and hardening option on: the builds of tests that look at all of them at once.
+EVERYTHING = {
+    "database": {"monitoring_interval": 60},
+    "bastion": BASTION,
+    "container_secrets": {"API_TOKEN": "s3cr3t"},
+    "kms": True,
+}
 # Both front ends in both NAT modes: the matrix most tests run over.
 VARIANTS = {
     "alb-nat": {},

@@ -34,7 +34,9 @@ class Fake:
     def open_to_the_world(self, name: str, group_id: str, protocol: str = "-1", port: Optional[float] = None) -> None:
         """A deliberately broken ingress rule: anything from 0.0.0.0/0 into the group."""
         ports = {} if port is None else {"fromPort": port, "toPort": port}
-        self.add(INGRESS, name, securityGroupId=group_id, ipProtocol=protocol, cidrIpv4=ANYWHERE, **ports)
+        self.add(
+            INGRESS, name, securityGroupId=group_id, ipProtocol=protocol, cidrIpv4=ANYWHERE, description=name, **ports
+        )
 
     def route_app_1_to_the_igw(self) -> None:
         self.add(
@@ -100,7 +102,8 @@ class Fake:
         if prefix_list is not None:
             peers["prefixListId"] = prefix_list
         typ = INGRESS if ingress else EGRESS
-        return self.add(typ, name, securityGroupId=self.sg(group), **_floats(ports), **peers)
+        description = f"{name} in words"
+        return self.add(typ, name, securityGroupId=self.sg(group), description=description, **_floats(ports), **peers)
 
     def allow_between(self, source: str, target: str, port: Optional[int]) -> None:
         label = "all" if port is None else f"tcp-{port}"
@@ -234,6 +237,8 @@ def _alb(fake: Fake, https: bool) -> None:
         subnets=[fake.id(f"web-{name}") for name in PUBLIC_SUBNETS],
         loadBalancerType="application",
         dropInvalidHeaderFields=True,
+        accessLogs={"bucket": "web-alb-logs-0f1e2d3", "prefix": "alb", "enabled": True},
+        enableDeletionProtection=True,
     )
     targets = fake.add("aws:lb/targetGroup:TargetGroup", "web-targets", port=float(APP_PORT), protocol="HTTP")
     forward = [{"type": "forward", "targetGroupArn": targets.outputs["arn"]}]

@@ -1,5 +1,7 @@
 """Front end `alb`: placement, hardening, target group, listeners and the HTTPS redirect."""
 
+import json
+
 from tests.conftest import CERTIFICATE, ISOLATED, T
 
 
@@ -55,3 +57,84 @@ def test_alb_outputs(build):
 def test_no_api_gateway_in_alb_mode(build):
     stack = build()
     assert stack.of_type(T.HTTP_API) == [] and stack.of_type(T.VPC_LINK) == []
+
+
+def test_the_alb_waits_for_the_internet_gateway_and_the_public_default_route(build):
+    # AWS refuses an internet-facing ALB in a VPC whose gateway is not attached yet (InvalidSubnet).
+    stack = build()
+    dependencies = stack.named("web-alb").options["dependencies"]
+    assert stack.named("web-igw").urn in dependencies
+    assert stack.named("web-public-default-route").urn in dependencies
+
+
+def _bucket_policy(stack):
+    return json.loads(stack.named("web-alb-logs-policy").inputs["policy"])
+
+
+def test_access_logs_go_to_a_private_tls_only_expiring_bucket_of_the_stack(build):
+    stack = build()
+    bucket = stack.named("web-alb-logs")
+    alb = stack.named("web-alb")
+    assert alb.inputs["accessLogs"] == {"bucket": bucket.id, "prefix": "alb", "enabled": True}
+    block = stack.named("web-alb-logs-public-access-block").inputs
+    assert block["bucket"] == bucket.id
+    assert all(block[key] is True for key in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls"))
+    assert block["restrictPublicBuckets"] is True
+    (rule,) = stack.named("web-alb-logs-encryption").inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}
+    (expiry,) = stack.named("web-alb-logs-expiry").inputs["rules"]
+    assert expiry["status"] == "Enabled" and 0 < expiry["expiration"]["days"] <= 365
+    deliver, tls_only = _bucket_policy(stack)["Statement"]
+    assert deliver["Resource"] == f"{bucket.outputs['arn']}/alb/AWSLogs/*" and deliver["Action"] == "s3:PutObject"
+    assert tls_only["Effect"] == "Deny" and tls_only["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    # ELB checks that it may write the bucket when logging is turned on.
+    assert stack.named("web-alb-logs-policy").urn in alb.options["dependencies"]
+
+
+def test_log_delivery_is_the_regional_elb_account_in_older_regions(build):
+    deliver, _ = _bucket_policy(build())["Statement"]
+    assert deliver["Principal"] == {"AWS": "arn:aws:iam::127311923021:root"}
+    (lookup,) = [i for i in build.mocks.invokes if i.token == "aws:elb/getServiceAccount:getServiceAccount"]
+    assert lookup.args["region"] == "us-east-1"
+
+
+def test_log_delivery_is_the_service_principal_in_regions_opened_since_august_2022(build):
+    build.mocks.region = "eu-south-2"
+    build.mocks.zone_names = ["eu-south-2a", "eu-south-2b", "eu-south-2c"]
+    stack = build()
+    deliver, _ = _bucket_policy(stack)["Statement"]
+    assert deliver["Principal"] == {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+    assert not [i for i in stack.invokes if i.token.endswith("getServiceAccount")]
+
+
+def test_deletion_protection_guards_the_alb_and_keeps_the_logs_until_it_is_turned_off(build):
+    protected = build()
+    assert protected.named("web-alb").inputs["enableDeletionProtection"] is True
+    assert protected.named("web-alb-logs").inputs["forceDestroy"] is False
+    dev = build({"database": {}, "deletion_protection": False})
+    assert dev.named("web-alb").inputs["enableDeletionProtection"] is False
+    assert dev.named("web-alb-logs").inputs["forceDestroy"] is True
+
+
+def test_access_logs_can_be_turned_off(build):
+    stack = build({"alb_access_logs": False})
+    assert "accessLogs" not in stack.named("web-alb").inputs and stack.maybe("web-alb-logs") is None
+
+
+def test_the_waf_puts_managed_rules_and_a_rate_limit_in_front_of_the_alb(build):
+    assert build().maybe("web-waf") is None
+    stack = build({"waf": True})
+    acl = stack.named("web-waf").inputs
+    assert acl["scope"] == "REGIONAL" and acl["defaultAction"] == {"allow": {}}
+    groups = [r["statement"]["managedRuleGroupStatement"]["name"] for r in acl["rules"] if "overrideAction" in r]
+    assert groups == [
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    ]
+    (rate,) = [r for r in acl["rules"] if "rateBasedStatement" in r["statement"]]
+    assert rate["action"] == {"block": {}} and rate["statement"]["rateBasedStatement"]["aggregateKeyType"] == "IP"
+    assert len({r["priority"] for r in acl["rules"]}) == len(acl["rules"])
+    association = stack.named("web-waf-association").inputs
+    assert association["resourceArn"] == stack.named("web-alb").outputs["arn"]
+    assert association["webAclArn"] == stack.named("web-waf").outputs["arn"]

@@ -7,7 +7,13 @@ import pytest
 from tests.conftest import PUBLIC_KEY
 from tinystack_component import FrontEnd, TinyStackArgsError
 from tinystack_component.args import DatabaseEngine
-from tinystack_component.validation import check_zones_in_region, validate, validate_name
+from tinystack_component.validation import (
+    check_zone_offerings,
+    check_zones_in_region,
+    instance_type_fields,
+    validate,
+    validate_name,
+)
 
 ED25519 = PUBLIC_KEY
 PRIVATE_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1.2.3"
@@ -98,11 +104,37 @@ def test_zones_must_match_region_and_count():
         check_zones_in_region(("ap-east-2a",), "ap-east-2", looked_up=True)
     with pytest.raises(TinyStackArgsError, match="us-east-1"):
         check_zones_in_region(("eu-west-1a", "eu-west-1b"), "us-east-1", looked_up=False)
-    assert check_zones_in_region(("a-b-1a", "a-b-1b", "a-b-1c", "a-b-1d"), "a-b-1", looked_up=True) == (
+    zones = ("a-b-1a", "a-b-1b", "a-b-1c", "a-b-1d")
+    assert check_zones_in_region(zones, "a-b-1", looked_up=True) == zones
+
+
+TYPES = {"t4g.nano": ["nat_instance_type", "bastion.instance_type"], "t3.small": ["instance_type"]}
+EVERYWHERE_BUT_E = {zone: set(TYPES) for zone in ("a-b-1a", "a-b-1b", "a-b-1c", "a-b-1d")} | {"a-b-1e": {"t3.small"}}
+
+
+def test_looked_up_zones_are_the_first_three_that_offer_every_type():
+    zones = ("a-b-1a", "a-b-1e", "a-b-1b", "a-b-1c", "a-b-1d")
+    assert check_zone_offerings(zones, EVERYWHERE_BUT_E, TYPES, "a-b-1", looked_up=True) == (
         "a-b-1a",
         "a-b-1b",
         "a-b-1c",
     )
+
+
+def test_a_given_zone_must_offer_every_type_and_the_error_names_the_fields():
+    with pytest.raises(TinyStackArgsError) as caught:
+        check_zone_offerings(("a-b-1a", "a-b-1e"), EVERYWHERE_BUT_E, TYPES, "a-b-1", looked_up=False)
+    assert caught.value.field == "availability_zones"
+    assert "a-b-1e does not offer t4g.nano (nat_instance_type, bastion.instance_type)" in str(caught.value)
+    assert "t3.small" not in str(caught.value).split("does not offer", 1)[1]
+
+
+def test_instance_type_fields_follow_the_nat_mode_and_the_bastion():
+    assert instance_type_fields(validate({})) == {"t4g.nano": ["nat_instance_type"], "t3.small": ["instance_type"]}
+    isolated = validate({"nat": False, "container_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"})
+    assert instance_type_fields(isolated) == {"t3.small": ["instance_type"]}
+    with_bastion = validate({"bastion": BASTION})
+    assert instance_type_fields(with_bastion)["t4g.nano"] == ["nat_instance_type", "bastion.instance_type"]
 
 
 @pytest.mark.parametrize("count", [0, -3, 1.5, "3"])
@@ -224,9 +256,9 @@ def test_database_backup_can_be_lowered_explicitly():
 
 
 def test_bastion_accepts_keys_and_cidrs():
-    bastion = validate({"bastion": {**BASTION, "allowed_cidrs": ["203.0.113.7/32", "2001:db8::/48"]}}).bastion
+    bastion = validate({"bastion": {**BASTION, "allowed_cidrs": ["203.0.113.7/32", "198.51.100.0/24"]}}).bastion
     assert bastion is not None
-    assert bastion.allowed_cidrs == ("203.0.113.7/32", "2001:db8::/48")
+    assert bastion.allowed_cidrs == ("203.0.113.7/32", "198.51.100.0/24")
     assert bastion.instance_type == "t4g.nano"
     assert bastion.public_key.startswith("ssh-ed25519 ")
 
@@ -251,7 +283,7 @@ def test_a_bastion_without_a_key_is_a_session_manager_host():
         ({**BASTION, "allowed_cidrs": ["203.0.113.7/32", "::/0"]}, "bastion.allowed_cidrs[1]", "::/0"),
         ({**BASTION, "allowed_cidrs": ["203.0.113.7/24"]}, "bastion.allowed_cidrs[0]", "CIDRs"),
         ({**BASTION, "allowed_cidrs": ["0.0.0.0/1", "128.0.0.0/1"]}, "bastion.allowed_cidrs[0]", "no broader than /8"),
-        ({**BASTION, "allowed_cidrs": ["2000::/3"]}, "bastion.allowed_cidrs[0]", "/32 (IPv6)"),
+        ({**BASTION, "allowed_cidrs": ["2000::/3"]}, "bastion.allowed_cidrs[0]", "no IPv6"),
         ({**BASTION, "public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5"}, "bastion.public_key", "OpenSSH"),
         ({**BASTION, "public_key": SHORT_RSA}, "bastion.public_key", "OpenSSH"),
         ({**BASTION, "instance_type": "big"}, "bastion.instance_type", "instance type"),
@@ -334,3 +366,41 @@ def test_settings_are_frozen_and_name_unknown_fields():
     with pytest.raises(AttributeError, match="no field 'natt'"):
         _ = settings.natt
     assert validate({}) == settings and validate({"nat": False, "container_image": PRIVATE_IMAGE}) != settings
+
+
+@pytest.mark.parametrize("cidr", ["2001:db8::/48", "2001:db8::1/128"])
+def test_an_ipv6_ssh_cidr_is_refused_since_the_vpc_has_no_ipv6(cidr):
+    # The VPC and its subnets are IPv4 only: an IPv6 rule on the bastion's group could never match.
+    rejects(
+        {"bastion": {**BASTION, "allowed_cidrs": ["203.0.113.7/32", cidr]}},
+        "bastion.allowed_cidrs[1]",
+        accepted_text="no IPv6",
+    )
+
+
+def test_a_waf_cannot_sit_in_front_of_an_http_api():
+    error = rejects({"front_end": "api-gateway", "waf": True}, "waf", accepted_text="HTTP APIs")
+    assert "cannot be associated with a WAF" in str(error)
+    assert validate({"waf": True}).waf is True
+
+
+@pytest.mark.parametrize("interval", [2, -1, 120, True, "60"])
+def test_monitoring_interval_is_one_rds_accepts(interval):
+    rejects({"database": {"monitoring_interval": interval}}, "database.monitoring_interval", accepted_text="1, 5, 10")
+
+
+def test_hardening_defaults():
+    settings = validate({})
+    assert (settings.alb_access_logs, settings.deletion_protection, settings.read_only_root_filesystem) == (
+        True,
+        True,
+        True,
+    )
+    assert (settings.waf, settings.kms) == (False, False)
+
+
+def test_the_database_takes_the_stacks_deletion_protection_unless_it_says_otherwise():
+    assert validate({"database": {}}).database.deletion_protection is True
+    assert validate({"database": {}, "deletion_protection": False}).database.deletion_protection is False
+    kept = validate({"database": {"deletion_protection": True}, "deletion_protection": False})
+    assert kept.database.deletion_protection is True and kept.deletion_protection is False

@@ -111,7 +111,7 @@ def test_isolated_session_manager_bastion_reaches_only_the_endpoints_and_s3_on_4
     }
     assert targets == {stack.named("web-endpoints-sg").id, stack.named("web-s3-endpoint").outputs["prefixListId"]}
     for name in ("web-allow-bastion-to-endpoints-tcp-443-out", "web-allow-bastion-to-s3-tcp-443-out"):
-        assert stack.named(name).inputs["description"].startswith("Session Manager bastion may reach")
+        assert stack.named(name).inputs["description"].startswith("The bastion may reach")
     assert stack.named("web-ssm-endpoint") and stack.named("web-ssmmessages-endpoint")
 
 
@@ -142,3 +142,10 @@ def test_session_manager_outputs_and_port_forwarding(build):
 def test_allowed_cidrs_without_a_key_are_refused(build):
     with pytest.raises(TinyStackArgsError, match=r"Session Manager bastion .* has no inbound rule"):
         build({"bastion": {"allowed_cidrs": ["203.0.113.7/32"]}})
+
+
+def test_the_bastions_public_address_waits_for_the_internet_gateway(build):
+    stack = build({"bastion": BASTION})
+    dependencies = stack.named("web-bastion").options["dependencies"]
+    assert stack.named("web-igw").urn in dependencies
+    assert stack.named("web-public-default-route").urn in dependencies

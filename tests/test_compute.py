@@ -1,6 +1,7 @@
 """The ECS cluster, its launch template, Auto Scaling group and capacity provider."""
 
 import base64
+import json
 
 import pytest
 
@@ -56,16 +57,28 @@ def test_user_data_joins_the_cluster(build):
     user_data = base64.b64decode(stack.named("web-container-instances").inputs["userData"]).decode()
     assert "ECS_CLUSTER=web-cluster-1a2b3c4" in user_data
     assert "/etc/ecs/ecs.config" in user_data
+    # The app's logs are written with the task execution role: the instance role has no log actions.
+    assert "ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE=true" in user_data
 
 
-def test_instance_profile_has_the_ecs_and_ssm_policies(build):
+def test_instance_profile_has_ssm_and_an_ecs_agent_policy_scoped_to_the_cluster(build):
     stack = build()
     policies = {
         a.inputs["policyArn"].rsplit("/", 1)[-1]
         for a in stack.of_type(T.ROLE_POLICY_ATTACHMENT)
         if a.name.startswith("web-container-instance-role")
     }
-    assert policies == {"AmazonEC2ContainerServiceforEC2Role", "AmazonSSMManagedInstanceCore"}
+    assert policies == {"AmazonSSMManagedInstanceCore"}
+    agent = stack.named("web-container-instance-ecs-agent")
+    assert agent.inputs["role"] == stack.named("web-container-instance-role").outputs["name"]
+    cluster_arn = stack.named("web-cluster").outputs["arn"]
+    join, talk, find = json.loads(agent.inputs["policy"])["Statement"]
+    assert join["Resource"] == cluster_arn and "ecs:RegisterContainerInstance" in join["Action"]
+    assert talk["Condition"] == {"ArnEquals": {"ecs:cluster": cluster_arn}}
+    assert set(talk["Action"]) == {"ecs:Poll", "ecs:StartTelemetrySession"}
+    assert set(find["Action"]) == {"ecs:DiscoverPollEndpoint", "ecr:GetAuthorizationToken"}
+    assert "ecs:CreateCluster" not in json.dumps(agent.inputs["policy"])
+    assert agent.urn in stack.named("web-container-instances").options["dependencies"]
     profile = stack.named("web-container-instance-profile")
     assert stack.named("web-container-instances").inputs["iamInstanceProfile"]["arn"].endswith(profile.name)
 

@@ -5,9 +5,9 @@ import json
 import pulumi
 import pytest
 
-from tests.conftest import ISOLATED, PUBLIC_KEY, T
+from tests.conftest import EVERYTHING, ISOLATED, PUBLIC_KEY, T
 from tinystack_component import DatabaseEngine
-from tinystack_component.database import final_snapshot_identifier, parameter_group_family
+from tinystack_component.database import final_snapshot_identifier, parameter_group_family, performance_insights
 
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-AbCdEf"
 
@@ -166,3 +166,46 @@ def test_protect_from_the_consumer_reaches_the_database(build):
     assert stack.named("web-database").options["protect"] is True
     assert stack.named("web-db-subnets").options["protect"] is True
     assert build({"database": {}}).named("web-database").options["protect"] is False
+
+
+@pytest.mark.parametrize(
+    ("engine", "instance_class", "enabled"),
+    [
+        (DatabaseEngine.POSTGRES, "db.t4g.micro", True),
+        (DatabaseEngine.POSTGRES, "db.t3.small", True),
+        (DatabaseEngine.MYSQL, "db.t4g.micro", False),
+        (DatabaseEngine.MYSQL, "db.t3.small", False),
+        (DatabaseEngine.MYSQL, "db.t4g.medium", True),
+    ],
+)
+def test_performance_insights_runs_where_the_engine_and_class_support_it(engine, instance_class, enabled):
+    assert performance_insights(engine, instance_class) is enabled
+
+
+def test_performance_insights_is_on_with_the_free_retention_by_default(build):
+    inputs = build({"database": {}}).named("web-database").inputs
+    assert inputs["performanceInsightsEnabled"] is True
+    assert inputs["performanceInsightsRetentionPeriod"] == 7
+    small_mysql = build({"database": {"engine": "mysql"}}).named("web-database").inputs
+    assert small_mysql["performanceInsightsEnabled"] is False
+    assert "performanceInsightsRetentionPeriod" not in small_mysql
+
+
+def test_enhanced_monitoring_is_off_by_default_and_has_its_own_role(build):
+    stack = build({"database": {}})
+    assert stack.named("web-database").inputs["monitoringInterval"] == 0
+    assert stack.maybe("web-db-monitoring-role") is None
+    monitored = build(EVERYTHING)
+    inputs = monitored.named("web-database").inputs
+    role = monitored.named("web-db-monitoring-role")
+    assert inputs["monitoringInterval"] == 60 and inputs["monitoringRoleArn"] == role.outputs["arn"]
+    trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
+    attachment = monitored.named("web-db-monitoring-role-AmazonRDSEnhancedMonitoringRole")
+    assert attachment.inputs["role"] == role.outputs["name"]
+
+
+def test_the_stacks_deletion_protection_is_the_databases(build):
+    assert build({"database": {}}).named("web-database").inputs["deletionProtection"] is True
+    off = build({"database": {}, "deletion_protection": False}).named("web-database").inputs
+    assert off["deletionProtection"] is False

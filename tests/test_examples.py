@@ -306,6 +306,17 @@ NAME_INPUTS = (
     "bucketPrefix",
 )
 NOT_NAMES = {("aws:rds/parameterGroup:ParameterGroup", "family"): "the engine family, such as postgres16"}
+# A bucket's configuration resources name the bucket they configure, not a bucket of their own.
+NOT_NAMES |= {
+    (f"aws:s3/{token}", "bucket"): "the bucket it configures"
+    for token in (
+        "bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "bucketOwnershipControls:BucketOwnershipControls",
+        "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+        "bucketPolicy:BucketPolicy",
+    )
+}
 # Names unique only inside another object: qualified by that object's id.
 SCOPED = {
     "aws:apigatewayv2/stage:Stage": ("apiId",),

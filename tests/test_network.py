@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.conftest import T
+from tests.conftest import BASTION, T
 from tinystack_component import TinyStackArgsError
 from tinystack_component.network import plan_subnets
 
@@ -164,3 +164,51 @@ def test_a_region_with_one_zone_fails_before_any_resource(build):
 def test_zones_of_another_region_are_refused(build):
     with pytest.raises(TinyStackArgsError, match="us-east-1"):
         build({"availability_zones": ["eu-west-1a", "eu-west-1b"]})
+
+
+# us-east-1e (use1-az3) offers neither t4g.nano (the NAT's default) nor t3.small (the instances' default).
+def test_a_given_zone_lacking_an_instance_type_fails_naming_the_zone_and_the_types(build):
+    with pytest.raises(TinyStackArgsError) as caught:
+        build({"availability_zones": ["us-east-1a", "us-east-1e"]})
+    error = caught.value
+    assert error.field == "availability_zones"
+    assert "us-east-1e" in str(error) and "t4g.nano" in str(error) and "t3.small" in str(error)
+    assert "nat_instance_type" in str(error) and "instance_type" in str(error)
+    assert "us-east-1a does not" not in str(error)
+
+
+def test_the_bastions_type_is_checked_too(build):
+    args = {"availability_zones": ["us-east-1a", "us-east-1e"], "nat_instance_type": "t2.micro"}
+    args |= {"instance_type": "m5.large", "bastion": {**BASTION, "instance_type": "t4g.micro"}}
+    with pytest.raises(TinyStackArgsError, match=r"us-east-1e does not offer t4g\.micro \(bastion\.instance_type\)"):
+        build(args)
+
+
+def test_default_zones_are_those_that_offer_every_type_of_the_stack(build):
+    build.mocks.zone_names = ["us-east-1a", "us-east-1b", "us-east-1e", "us-east-1f"]
+    stack = build()
+    zones = sorted(s.inputs["availabilityZone"] for s in stack.of_type(T.SUBNET) if s.name.startswith("web-app-"))
+    assert zones == ["us-east-1a", "us-east-1b", "us-east-1f"]
+
+
+def test_offerings_are_one_parented_lookup_of_every_type(build):
+    stack = build({"bastion": {**BASTION, "instance_type": "t3.micro"}})
+    (lookup,) = [i for i in stack.invokes if i.token == "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings"]
+    assert lookup.args["locationType"] == "availability-zone"
+    (instance_types,) = lookup.args["filters"]
+    assert instance_types["name"] == "instance-type"
+    assert sorted(instance_types["values"]) == ["t3.micro", "t3.small", "t4g.nano"]
+
+
+def test_isolated_stacks_check_only_the_instances_and_the_bastion(build):
+    stack = build(ISOLATED)
+    (lookup,) = [i for i in stack.invokes if i.token.endswith("getInstanceTypeOfferings")]
+    assert lookup.args["filters"][0]["values"] == ["t3.small"]
+
+
+def test_too_few_zones_offering_the_types_fails_naming_the_type(build):
+    build.mocks.zone_names = ["us-east-1a", "us-east-1e"]
+    with pytest.raises(TinyStackArgsError, match="us-east-1a") as caught:
+        build()
+    assert caught.value.field in ("nat_instance_type", "instance_type", "availability_zones")
+    assert "us-east-1e" in str(caught.value)

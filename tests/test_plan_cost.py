@@ -28,6 +28,8 @@ PRICES = {
     "logs_ingest_gb": 0.5,
     "logs_storage_gb_month": 0.1,
     "http_api_million_requests": 1.0,
+    "waf_million_requests": 0.6,
+    "monthly": {"waf_web_acl": 5.0, "waf_rule": 1.0, "kms_key": 1.0},
 }
 
 
@@ -192,3 +194,25 @@ def test_price_table_shape():
     flat = [value for key, value in prices.items() if isinstance(value, float)]
     hourly = [*prices["ec2_instance_hour"].values(), *prices["rds_instance_hour"].values()]
     assert all(0 < value <= 1 for value in flat + hourly)
+    assert set(prices["monthly"]) == {"waf_web_acl", "waf_rule", "kms_key"}
+    assert all(0 < value <= 10 for value in prices["monthly"].values())
+
+
+def test_a_web_acl_is_its_monthly_fee_and_one_per_rule_with_requests_as_usage():
+    rules = [{"name": name} for name in ("common", "bad-inputs", "ip-reputation", "rate")]
+    result = estimate([res(t.WEB_ACL, "web-waf", rules=rules)], PRICES)
+    assert dict(result.items) == {"WAF web ACL web-waf (1 ACL + 4 rules)": pytest.approx(9.0)}
+    assert [(item.name, item.usd) for item in result.usage] == [("WAF web ACL web-waf requests", 0.6)]
+
+
+def test_the_stack_key_is_a_dollar_a_month():
+    assert dict(estimate([res(t.KMS_KEY, "web-key")], PRICES).items) == {"KMS customer-managed keys (1)": 1.0}
+
+
+def test_enhanced_monitoring_is_priced_as_the_logs_it_writes():
+    every_minute = estimate([res(t.DB_INSTANCE, "web-database", monitoringInterval=60.0)], PRICES)
+    gb = 100 * 3600 / 60 * 1.5 / 1024 / 1024
+    (name,) = [name for name, _ in every_minute.items if name.startswith("RDS enhanced monitoring")]
+    assert dict(every_minute.items)[name] == pytest.approx(gb * 0.6, abs=0.01)
+    off = estimate([res(t.DB_INSTANCE, "web-database", monitoringInterval=0.0)], PRICES)
+    assert not [name for name, _ in off.items if "enhanced" in name]

@@ -18,8 +18,28 @@ def test_task_definition_runs_on_ec2_in_bridge_mode(build):
     task = stack.named("web-task")
     assert task.inputs["requiresCompatibilities"] == ["EC2"] and task.inputs["networkMode"] == "bridge"
     assert task.inputs["executionRoleArn"].endswith(":web-task-execution-role")
-    attachment = stack.named("web-task-execution-role-AmazonECSTaskExecutionRolePolicy")
-    assert attachment.inputs["policyArn"].endswith("service-role/AmazonECSTaskExecutionRolePolicy")
+    assert stack.maybe("web-task-execution-role-AmazonECSTaskExecutionRolePolicy") is None
+    (statement,) = json.loads(stack.named("web-task-execution-policy").inputs["policy"])["Statement"]
+    log_group = stack.named("web-app-logs").outputs["arn"]
+    assert statement["Resource"] == [log_group, f"{log_group}:*"]
+    assert set(statement["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
+    assert stack.named("web-task-execution-policy").urn in task.options["dependencies"]
+
+
+def test_a_private_ecr_image_is_pulled_from_its_repository_only(build):
+    stack = build({"container_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/app:1"})
+    _, token, pull = json.loads(stack.named("web-task-execution-policy").inputs["policy"])["Statement"]
+    assert token == {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"}
+    assert pull["Resource"] == "arn:aws:ecr:us-east-1:123456789012:repository/team/app"
+
+
+def test_the_default_image_runs_on_a_read_only_root_with_nginx_scratch_paths(build):
+    (container,) = build().container_definitions()
+    assert container["readonlyRootFilesystem"] is True
+    paths = {mount["containerPath"] for mount in container["linuxParameters"]["tmpfs"]}
+    assert paths == {"/tmp", "/var/run", "/var/cache/nginx"}
+    (writable,) = build({"read_only_root_filesystem": False}).container_definitions()
+    assert writable["readonlyRootFilesystem"] is False and "linuxParameters" not in writable
 
 
 def test_container_is_unprivileged_logged_and_sized(build):

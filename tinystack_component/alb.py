@@ -2,14 +2,17 @@
 
 HTTP forwards to the containers; with a certificate (given, or made for domain_name), HTTP redirects to HTTPS
 (ELB.1) on a TLS 1.3 policy (ELB.17). With domain_name, an alias record points the name at the load balancer.
+Access logs go to a bucket of the stack (ELB.5), deletion protection follows `deletion_protection` (ELB.6), and an
+optional WAF web ACL sits in front (`waf`).
 """
 
+import json
 from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
 
-from .context import StackContext
+from .context import LOG_RETENTION_DAYS, StackContext
 from .domain import AliasTarget, Domain, https_url, point_domain_at
 from .network import Network
 from .security import HTTP, HTTPS, SecurityGroups
@@ -19,9 +22,30 @@ from .validation import Settings
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 
+ACCESS_LOG_PREFIX = "alb"
+# Regions opened before August 2022 deliver ALB logs from a regional ELB account (aws.elb.get_service_account);
+# newer ones from the logdelivery.elasticloadbalancing.amazonaws.com service principal.
+ELB_ACCOUNT_REGIONS = frozenset(
+    {
+        "us-east-1", "us-east-2", "us-west-1", "us-west-2", "af-south-1", "ap-east-1", "ap-south-1",
+        "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
+        "ca-central-1", "eu-central-1", "eu-west-1", "eu-west-2", "eu-west-3", "eu-south-1", "eu-north-1",
+        "me-south-1", "sa-east-1", "us-gov-west-1", "us-gov-east-1", "cn-north-1", "cn-northwest-1",
+    }
+)  # fmt: skip
+LOG_DELIVERY_PRINCIPAL = "logdelivery.elasticloadbalancing.amazonaws.com"
+RATE_LIMIT_PER_5_MINUTES = 2000
+WAF_MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesAmazonIpReputationList",
+)
+
+
 def build_alb(
     ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups, domain: Optional[Domain]
 ) -> Exposure:
+    access_logs, log_policy = _access_logs(ctx, settings, network.region) if settings.alb_access_logs else (None, None)
     load_balancer = aws.lb.LoadBalancer(
         ctx.child("alb"),
         load_balancer_type="application",
@@ -31,9 +55,16 @@ def build_alb(
         # ELB.4, and the strictest desync handling that still serves RFC-compliant clients.
         drop_invalid_header_fields=True,
         desync_mitigation_mode="defensive",
+        access_logs=access_logs,
+        enable_deletion_protection=settings.deletion_protection,  # ELB.6
         tags=ctx.tags("alb"),
-        opts=ctx.opts(),
+        # The gateway must be attached first (InvalidSubnet), and ELB checks that it may write the bucket.
+        opts=ctx.opts(
+            depends_on=[network.internet_gateway, network.public_default_route, *([log_policy] if log_policy else [])]
+        ),
     )
+    if settings.waf:
+        _web_acl(ctx, load_balancer)
     target_group = _target_group(ctx, settings, network)
     certificate_arn = domain.certificate_arn if domain else settings.certificate_arn
     listeners = _listeners(ctx, certificate_arn, load_balancer, target_group)
@@ -119,3 +150,132 @@ def _listener(
         tags=ctx.tags(suffix),
         opts=ctx.opts(depends_on=depends_on),
     )
+
+
+def _access_logs(
+    ctx: StackContext, settings: Settings, region: str
+) -> tuple[aws.lb.LoadBalancerAccessLogsArgsDict, aws.s3.BucketPolicy]:
+    """ELB.5: a private bucket that only ELB log delivery writes, over TLS, with SSE-S3 (the only encryption ALB log
+    delivery supports), emptied after LOG_RETENTION_DAYS. It may be destroyed with its logs exactly when the load
+    balancer may be (deletion_protection false): a protected stack keeps them."""
+    bucket = aws.s3.Bucket(
+        ctx.child("alb-logs"),
+        force_destroy=not settings.deletion_protection,
+        tags=ctx.tags("alb-logs"),
+        opts=ctx.opts(),
+    )
+    aws.s3.BucketPublicAccessBlock(
+        ctx.child("alb-logs-public-access-block"),
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=ctx.opts(),
+    )
+    aws.s3.BucketOwnershipControls(
+        ctx.child("alb-logs-ownership"),
+        bucket=bucket.id,
+        rule={"object_ownership": "BucketOwnerEnforced"},
+        opts=ctx.opts(),
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        ctx.child("alb-logs-encryption"),
+        bucket=bucket.id,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+        opts=ctx.opts(),
+    )
+    aws.s3.BucketLifecycleConfiguration(
+        ctx.child("alb-logs-expiry"),
+        bucket=bucket.id,
+        rules=[
+            {
+                "id": "expire-access-logs",
+                "status": "Enabled",
+                "filter": {},
+                "expiration": {"days": LOG_RETENTION_DAYS},
+                "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+            }
+        ],
+        opts=ctx.opts(),
+    )
+    writer = _log_writer(ctx, region)
+    policy = aws.s3.BucketPolicy(
+        ctx.child("alb-logs-policy"),
+        bucket=bucket.id,
+        policy=pulumi.Output.all(bucket.arn, writer).apply(lambda values: _bucket_policy(values[0], values[1])),
+        opts=ctx.opts(),
+    )
+    return {"bucket": bucket.id, "prefix": ACCESS_LOG_PREFIX, "enabled": True}, policy
+
+
+def _log_writer(ctx: StackContext, region: str) -> pulumi.Input[dict[str, str]]:
+    if region in ELB_ACCOUNT_REGIONS:
+        account = aws.elb.get_service_account_output(region=region, opts=ctx.invoke_output_opts())
+        return account.arn.apply(lambda arn: {"AWS": arn})
+    return {"Service": LOG_DELIVERY_PRINCIPAL}
+
+
+def _bucket_policy(bucket_arn: str, writer: dict[str, str]) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ElbLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": writer,
+                    "Action": "s3:PutObject",
+                    "Resource": f"{bucket_arn}/{ACCESS_LOG_PREFIX}/AWSLogs/*",
+                },
+                {
+                    "Sid": "TlsOnly",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ],
+        }
+    )
+
+
+def _web_acl(ctx: StackContext, load_balancer: aws.lb.LoadBalancer) -> aws.wafv2.WebAcl:
+    """AWS managed rule groups, then a rate limit per client IP, in front of the load balancer."""
+    rules: list[aws.wafv2.WebAclRuleArgsDict] = [
+        {
+            "name": group,
+            "priority": priority,
+            "override_action": {"none": {}},
+            "statement": {"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
+            "visibility_config": _visibility(group),
+        }
+        for priority, group in enumerate(WAF_MANAGED_RULE_GROUPS, start=1)
+    ]
+    rules.append(
+        {
+            "name": "rate-limit-per-ip",
+            "priority": len(rules) + 1,
+            "action": {"block": {}},
+            "statement": {"rate_based_statement": {"limit": RATE_LIMIT_PER_5_MINUTES, "aggregate_key_type": "IP"}},
+            "visibility_config": _visibility("rate-limit-per-ip"),
+        }
+    )
+    web_acl = aws.wafv2.WebAcl(
+        ctx.child("waf"),
+        scope="REGIONAL",
+        default_action={"allow": {}},
+        rules=rules,
+        visibility_config=_visibility(ctx.child("waf")),
+        tags=ctx.tags("waf"),
+        opts=ctx.opts(),
+    )
+    aws.wafv2.WebAclAssociation(
+        ctx.child("waf-association"), resource_arn=load_balancer.arn, web_acl_arn=web_acl.arn, opts=ctx.opts()
+    )
+    return web_acl
+
+
+def _visibility(metric: str) -> aws.wafv2.WebAclVisibilityConfigArgsDict:
+    return {"cloudwatch_metrics_enabled": True, "metric_name": metric, "sampled_requests_enabled": True}

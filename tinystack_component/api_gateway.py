@@ -11,8 +11,9 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from .context import LOG_RETENTION_DAYS, StackContext
+from .context import StackContext
 from .domain import AliasTarget, Domain, https_url, point_domain_at
+from .logs import log_group
 from .network import Network
 from .security import SecurityGroups
 from .service import CONTAINER_NAME, Exposure
@@ -112,12 +113,7 @@ def _service_discovery(ctx: StackContext, network: Network) -> aws.servicediscov
 
 
 def _default_stage(ctx: StackContext, api: aws.apigatewayv2.Api) -> aws.apigatewayv2.Stage:
-    access_logs = aws.cloudwatch.LogGroup(
-        ctx.child("api-access-logs"),
-        retention_in_days=LOG_RETENTION_DAYS,
-        tags=ctx.tags("api-access-logs"),
-        opts=ctx.opts(),
-    )
+    access_logs = log_group(ctx, "api-access-logs")
     return aws.apigatewayv2.Stage(
         ctx.child("default-stage"),
         api_id=api.id,

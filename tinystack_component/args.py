@@ -51,9 +51,11 @@ class DatabaseArgs(TypedDict, total=False):
     multi_az: bool
     """Keep a synchronous standby in another Availability Zone. Default: false."""
     deletion_protection: bool
-    """Refuse deletion of the instance until this is turned off. Default: true."""
+    """Refuse deletion of the instance until this is turned off. Default: the stack's deletion protection (true)."""
     backup_retention_days: int
     """Days of automated backups, 1 to 35. Default: 7."""
+    monitoring_interval: int
+    """Enhanced monitoring (RDS.6) every 1, 5, 10, 15, 30 or 60 seconds, billed as CloudWatch Logs. Default: 0 (off)."""
 
 
 class BastionArgs(TypedDict, total=False):
@@ -62,7 +64,7 @@ class BastionArgs(TypedDict, total=False):
     public_key: str
     """OpenSSH key (ssh-ed25519, ssh-rsa, ecdsa-sha2-*): SSH bastion. Without: Session Manager, no open port."""
     allowed_cidrs: list[str]
-    """CIDRs that may reach port 22, such as 203.0.113.7/32; only with a public key. 0.0.0.0/0 and ::/0 are refused."""
+    """IPv4 CIDRs that may reach port 22, such as 203.0.113.7/32; only with a public key. 0.0.0.0/0 and IPv6 refused."""
     instance_type: str
     """EC2 instance type of the bastion. Default: t4g.nano."""
 
@@ -116,6 +118,16 @@ class TinyStackArgs(TypedDict, total=False):
     """An optional bastion: SSH with a public key, or Session Manager without one. Off unless given."""
     flow_logs: bool
     """Send rejected VPC traffic to CloudWatch Logs. Default: true."""
+    alb_access_logs: bool
+    """ALB access logs (ELB.5) to an S3 bucket the stack creates, kept 30 days. ALB only. Default: true."""
+    deletion_protection: bool
+    """Protect the ALB (ELB.6) and, unless it says otherwise, the database from deletion. Default: true."""
+    waf: bool
+    """A WAF web ACL (AWS managed rules and a rate limit per IP) on the ALB. ALB only. Default: false."""
+    kms: bool
+    """One customer-managed KMS key ($1/month) for the log groups, app secrets and database password. Default: false."""
+    read_only_root_filesystem: bool
+    """Read-only root filesystem (ECS.5); /tmp, /var/run and /var/cache/nginx stay writable (tmpfs). Default: true."""
     tags: Mapping[str, str]
     """Tags applied to every taggable resource, next to a Name tag."""
 
@@ -162,6 +174,11 @@ DEFAULTS: dict[type, dict[str, Any]] = {
         "database": None,
         "bastion": None,
         "flow_logs": True,
+        "alb_access_logs": True,
+        "deletion_protection": True,
+        "waf": False,
+        "kms": False,
+        "read_only_root_filesystem": True,
         "tags": None,
     },
     DatabaseArgs: {
@@ -173,8 +190,9 @@ DEFAULTS: dict[type, dict[str, Any]] = {
         "db_name": "app",
         "username": "app",
         "multi_az": False,
-        "deletion_protection": True,
+        "deletion_protection": None,
         "backup_retention_days": 7,
+        "monitoring_interval": 0,
     },
     BastionArgs: {
         "public_key": None,

@@ -62,6 +62,8 @@ def build_bastion(
         profile=instance_profile(ctx, "bastion", [SSM_MANAGED_INSTANCE_CORE]),
         user_data=USER_DATA,
         key_name=key_pair.key_name,
+        # Its public address is given at launch: the gateway must be attached first.
+        depends_on=[network.internet_gateway, network.public_default_route],
     )
     login = pulumi.Output.concat(f"{SSH_USER}@", instance.public_ip)
     tunnel = None

@@ -5,6 +5,7 @@ in `service.py`.
 """
 
 import base64
+import json
 from dataclasses import dataclass
 
 import pulumi_aws as aws
@@ -16,7 +17,6 @@ from .roles import SSM_MANAGED_INSTANCE_CORE, instance_profile
 from .security import SecurityGroups
 from .validation import Settings, uses_session_manager
 
-ECS_INSTANCE_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"
 ROOT_VOLUME_GB = 30  # the ECS-optimized AL2023 AMI's own root size
 
 
@@ -66,8 +66,45 @@ def build_cluster(ctx: StackContext, settings: Settings, network: Network, group
 
 
 def _user_data(cluster_name: str) -> str:
-    script = f"#!/bin/bash\ncat >> /etc/ecs/ecs.config <<'EOF'\nECS_CLUSTER={cluster_name}\nEOF\n"
+    # The agent writes the app's logs with the task execution role, so the instance role needs no log actions.
+    script = (
+        "#!/bin/bash\ncat >> /etc/ecs/ecs.config <<'EOF'\n"
+        f"ECS_CLUSTER={cluster_name}\nECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE=true\nEOF\n"
+    )
     return base64.b64encode(script.encode()).decode()
+
+
+def ecs_agent_policy(cluster_arn: str) -> str:
+    """What the ECS agent needs, scoped to this cluster, as the CDK scopes it (in place of the managed
+    AmazonEC2ContainerServiceforEC2Role, which lets an instance join or create any cluster of the account)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "JoinThisCluster",
+                    "Effect": "Allow",
+                    "Action": ["ecs:DeregisterContainerInstance", "ecs:RegisterContainerInstance", "ecs:Submit*"],
+                    "Resource": cluster_arn,
+                },
+                {
+                    # They act on a container instance, which does not exist yet: the condition names the cluster.
+                    "Sid": "TalkToThisClusterOnly",
+                    "Effect": "Allow",
+                    "Action": ["ecs:Poll", "ecs:StartTelemetrySession"],
+                    "Resource": "*",
+                    "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}},
+                },
+                {
+                    # Neither takes a resource.
+                    "Sid": "FindTheEndpoints",
+                    "Effect": "Allow",
+                    "Action": ["ecs:DiscoverPollEndpoint", "ecr:GetAuthorizationToken"],
+                    "Resource": "*",
+                },
+            ],
+        }
+    )
 
 
 def _launch_template(
@@ -75,7 +112,13 @@ def _launch_template(
 ) -> aws.ec2.LaunchTemplate:
     # Session Manager only where its APIs are reachable: through the NAT, or the ssm endpoints in isolated mode.
     session_manager = [SSM_MANAGED_INSTANCE_CORE] if settings.nat or uses_session_manager(settings) else []
-    profile = instance_profile(ctx, "container-instance", [ECS_INSTANCE_ROLE_POLICY, *session_manager])
+    profile = instance_profile(ctx, "container-instance", session_manager)
+    agent_policy = aws.iam.RolePolicy(
+        ctx.child("container-instance-ecs-agent"),
+        role=profile.role,
+        policy=cluster.arn.apply(ecs_agent_policy),
+        opts=ctx.opts(),
+    )
     instance_tags = ctx.tags("container-instance")
     return aws.ec2.LaunchTemplate(
         ctx.child("container-instances"),
@@ -103,7 +146,8 @@ def _launch_template(
         ],
         update_default_version=True,
         tags=ctx.tags("container-instances"),
-        opts=ctx.opts(),
+        # An instance that boots before its role may register never joins the cluster.
+        opts=ctx.opts(depends_on=[agent_policy]),
     )
 
 

@@ -2,9 +2,10 @@
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
+import pulumi_aws as aws
 
 # One retention for every log group the stack creates: finite, so logs never grow without bound.
 LOG_RETENTION_DAYS = 30
@@ -17,6 +18,8 @@ class StackContext:
     user_tags: Mapping[str, str]
     # Invoke results by key, so tiers that need the same look-up (an AMI parameter) share one call.
     lookups: dict[str, pulumi.Output[Any]] = field(default_factory=dict, compare=False)
+    # The stack's customer-managed key (kms: true): every log group and app secret is encrypted with it.
+    encryption_key: Optional[aws.kms.Key] = field(default=None, compare=False)
 
     def child(self, suffix: str) -> str:
         """The logical name of a child: the component's name, then what the child is."""

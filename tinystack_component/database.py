@@ -13,6 +13,7 @@ import pulumi_aws as aws
 from .args import DatabaseEngine
 from .context import StackContext
 from .network import Network
+from .roles import RDS_ENHANCED_MONITORING, service_role
 from .security import SecurityGroups
 from .service import DatabaseConnection
 from .validation import DatabaseSettings
@@ -22,6 +23,12 @@ FORCE_TLS: dict[DatabaseEngine, aws.rds.ParameterGroupParameterArgsDict] = {
     DatabaseEngine.POSTGRES: {"name": "rds.force_ssl", "value": "1"},
     DatabaseEngine.MYSQL: {"name": "require_secure_transport", "value": "ON"},
 }
+# Performance Insights (free with 7 days of history) runs on every PostgreSQL class; MySQL's smallest burstable
+# classes lack it (RDS user guide, "DB engine, Region, and instance class support for Database Insights").
+NO_PERFORMANCE_INSIGHTS = {
+    DatabaseEngine.MYSQL: {"db.t2.micro", "db.t2.small", "db.t3.micro", "db.t3.small", "db.t4g.micro", "db.t4g.small"},
+}
+FREE_PERFORMANCE_INSIGHTS_DAYS = 7
 LOG_EXPORTS = {
     DatabaseEngine.POSTGRES: ["postgresql", "upgrade"],
     DatabaseEngine.MYSQL: ["error", "slowquery"],
@@ -50,6 +57,27 @@ def final_snapshot_identifier(subnet_group_name: str) -> str:
     return cleaned if cleaned[:1].isalpha() else f"db-{cleaned}"
 
 
+def performance_insights(engine: DatabaseEngine, instance_class: str) -> bool:
+    return instance_class not in NO_PERFORMANCE_INSIGHTS.get(engine, set())
+
+
+def _monitoring(ctx: StackContext, settings: DatabaseSettings) -> dict:
+    """RDS.6 enhanced monitoring, when an interval is given: the OS metrics every N seconds, through its own role."""
+    if not settings.monitoring_interval:
+        return {"monitoring_interval": 0}
+    role = service_role(ctx, "db-monitoring-role", "monitoring.rds.amazonaws.com", [RDS_ENHANCED_MONITORING])
+    return {"monitoring_interval": settings.monitoring_interval, "monitoring_role_arn": role.arn}
+
+
+def _performance_insights(settings: DatabaseSettings) -> dict:
+    if not performance_insights(settings.engine, settings.instance_class):
+        return {"performance_insights_enabled": False}
+    return {
+        "performance_insights_enabled": True,
+        "performance_insights_retention_period": FREE_PERFORMANCE_INSIGHTS_DAYS,
+    }
+
+
 def build_database(ctx: StackContext, settings: DatabaseSettings, network: Network, groups: SecurityGroups) -> Database:
     assert groups.database is not None
     subnet_group = aws.rds.SubnetGroup(
@@ -74,6 +102,8 @@ def build_database(ctx: StackContext, settings: DatabaseSettings, network: Netwo
         username=settings.username,
         port=settings.port,
         manage_master_user_password=True,
+        # kms: the password RDS keeps in Secrets Manager is encrypted with the stack key too.
+        master_user_secret_kms_key_id=ctx.encryption_key.arn if ctx.encryption_key is not None else None,
         db_subnet_group_name=subnet_group.name,
         parameter_group_name=parameter_group.name,
         vpc_security_group_ids=[groups.database.id],
@@ -87,6 +117,8 @@ def build_database(ctx: StackContext, settings: DatabaseSettings, network: Netwo
         copy_tags_to_snapshot=True,
         auto_minor_version_upgrade=True,
         enabled_cloudwatch_logs_exports=LOG_EXPORTS[settings.engine],
+        **_performance_insights(settings),
+        **_monitoring(ctx, settings),
         tags=ctx.tags("database"),
         opts=ctx.opts(),
     )

@@ -1,5 +1,6 @@
 """What every EC2 machine of the stack shares: AMIs from AWS's public SSM parameters, and the hardening."""
 
+from collections.abc import Sequence
 from typing import Optional
 
 import pulumi
@@ -52,6 +53,7 @@ def public_instance(
     key_name: Optional[pulumi.Input[str]] = None,
     source_dest_check: Optional[bool] = None,
     public: bool = True,
+    depends_on: Sequence[pulumi.Resource] = (),
 ) -> aws.ec2.Instance:
     """An AL2023 instance with a public IP in a public subnet (the NAT instance, the bastion), or without one
     (public=False: the Session Manager bastion in an app subnet)."""
@@ -72,5 +74,5 @@ def public_instance(
         key_name=key_name,
         source_dest_check=source_dest_check,
         # A new AMI in the SSM parameter must not replace a running NAT or bastion on a routine `pulumi up`.
-        opts=ctx.opts(ignore_changes=["ami"]),
+        opts=ctx.opts(ignore_changes=["ami"], depends_on=list(depends_on)),
     )

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from .context import LOG_RETENTION_DAYS, StackContext
+from .context import StackContext
+from .logs import log_group
 from .roles import service_role
 from .validation import Settings
 
@@ -51,6 +52,10 @@ class Network:
     app_subnets: list[aws.ec2.Subnet]
     app_route_tables: list[aws.ec2.RouteTable]
     s3_endpoint: aws.ec2.VpcEndpoint
+    # What AWS needs before anything public: an internet-facing ALB (InvalidSubnet) or an address association
+    # (Gateway.NotAttached) fails while the gateway is not attached, and the mocks never enforce that order.
+    internet_gateway: aws.ec2.InternetGateway
+    public_default_route: aws.ec2.Route
 
     @property
     def public_subnet_ids(self) -> list[pulumi.Output[str]]:
@@ -74,12 +79,23 @@ def build_network(ctx: StackContext, settings: Settings, zones: tuple[str, ...],
     slots = plan_subnets(settings.vpc_cidr, zones)
     public_subnets = [_subnet(ctx, vpc, f"public-{slot.index + 1}", slot.public_cidr, slot.zone) for slot in slots]
     app_subnets = [_subnet(ctx, vpc, f"app-{slot.index + 1}", slot.app_cidr, slot.zone) for slot in slots]
-    _public_routing(ctx, vpc, public_subnets)
+    internet_gateway, public_default_route = _public_routing(ctx, vpc, public_subnets)
     app_route_tables = [_app_route_table(ctx, vpc, subnet, index + 1) for index, subnet in enumerate(app_subnets)]
     s3_endpoint = _s3_gateway_endpoint(ctx, vpc, region, app_route_tables)
     if settings.flow_logs:
         _flow_logs(ctx, vpc)
-    return Network(vpc, settings.vpc_cidr, region, zones, public_subnets, app_subnets, app_route_tables, s3_endpoint)
+    return Network(
+        vpc,
+        settings.vpc_cidr,
+        region,
+        zones,
+        public_subnets,
+        app_subnets,
+        app_route_tables,
+        s3_endpoint,
+        internet_gateway=internet_gateway,
+        public_default_route=public_default_route,
+    )
 
 
 def _lock_default_security_group(ctx: StackContext, vpc: aws.ec2.Vpc) -> None:
@@ -100,10 +116,12 @@ def _subnet(ctx: StackContext, vpc: aws.ec2.Vpc, suffix: str, cidr: str, zone: s
     )
 
 
-def _public_routing(ctx: StackContext, vpc: aws.ec2.Vpc, public_subnets: list[aws.ec2.Subnet]) -> None:
+def _public_routing(
+    ctx: StackContext, vpc: aws.ec2.Vpc, public_subnets: list[aws.ec2.Subnet]
+) -> tuple[aws.ec2.InternetGateway, aws.ec2.Route]:
     gateway = aws.ec2.InternetGateway(ctx.child("igw"), vpc_id=vpc.id, tags=ctx.tags("igw"), opts=ctx.opts())
     table = aws.ec2.RouteTable(ctx.child("public-rt"), vpc_id=vpc.id, tags=ctx.tags("public-rt"), opts=ctx.opts())
-    aws.ec2.Route(
+    default_route = aws.ec2.Route(
         ctx.child("public-default-route"),
         route_table_id=table.id,
         destination_cidr_block="0.0.0.0/0",
@@ -114,6 +132,7 @@ def _public_routing(ctx: StackContext, vpc: aws.ec2.Vpc, public_subnets: list[aw
         aws.ec2.RouteTableAssociation(
             ctx.child(f"public-{index + 1}-rta"), route_table_id=table.id, subnet_id=subnet.id, opts=ctx.opts()
         )
+    return gateway, default_route
 
 
 def _app_route_table(ctx: StackContext, vpc: aws.ec2.Vpc, subnet: aws.ec2.Subnet, number: int) -> aws.ec2.RouteTable:
@@ -145,14 +164,12 @@ def _s3_gateway_endpoint(
 
 def _flow_logs(ctx: StackContext, vpc: aws.ec2.Vpc) -> None:
     # EC2.6: rejected traffic is what an operator needs to debug a security group; ACCEPT would cost far more.
-    log_group = aws.cloudwatch.LogGroup(
-        ctx.child("flow-logs"), retention_in_days=LOG_RETENTION_DAYS, tags=ctx.tags("flow-logs"), opts=ctx.opts()
-    )
+    flow_log_group = log_group(ctx, "flow-logs")
     role = service_role(ctx, "flow-logs-role", "vpc-flow-logs.amazonaws.com")
     aws.iam.RolePolicy(
         ctx.child("flow-logs-policy"),
         role=role.id,
-        policy=log_group.arn.apply(_flow_logs_policy),
+        policy=flow_log_group.arn.apply(_flow_logs_policy),
         opts=ctx.opts(),
     )
     aws.ec2.FlowLog(
@@ -160,7 +177,7 @@ def _flow_logs(ctx: StackContext, vpc: aws.ec2.Vpc) -> None:
         vpc_id=vpc.id,
         traffic_type="REJECT",
         log_destination_type="cloud-watch-logs",
-        log_destination=log_group.arn,
+        log_destination=flow_log_group.arn,
         iam_role_arn=role.arn,
         tags=ctx.tags("flow-log"),
         opts=ctx.opts(),

@@ -1,4 +1,7 @@
-"""IAM roles and instance profiles, each trusted by one AWS service and given only the named managed policies."""
+"""IAM roles and instance profiles, each trusted by one AWS service and given only the named managed policies.
+
+Every other permission is an inline policy scoped to the stack's own resources, next to the tier that needs it.
+"""
 
 import json
 from collections.abc import Sequence
@@ -8,6 +11,22 @@ import pulumi_aws as aws
 from .context import StackContext
 
 SSM_MANAGED_INSTANCE_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+RDS_ENHANCED_MONITORING = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+
+# The one allow-list of least privilege (tests/test_roles.py holds every role of the stack to it): a write action
+# may have "Resource": "*" only when AWS gives it no resource to name, and each such action says why here.
+WILDCARD_WRITE_ACTIONS = {
+    "ecs:Poll": "acts on a container instance that does not exist yet; the ecs:cluster condition names the cluster",
+    "ecs:StartTelemetrySession": "as ecs:Poll: scoped by the ecs:cluster condition",
+    "ecs:DiscoverPollEndpoint": "takes no resource: it returns the endpoint the ECS agent polls",
+    "ecr:GetAuthorizationToken": "takes no resource: a registry login token, not access to any repository",
+}
+# AWS-managed policies a role may carry, each with why a scoped inline policy cannot replace it.
+MANAGED_POLICIES = {
+    SSM_MANAGED_INSTANCE_CORE: "Session Manager and the SSM agent: ssm, ssmmessages and ec2messages actions take no "
+    "resource an instance could name before it registers",
+    RDS_ENHANCED_MONITORING: "the RDS monitoring service's own policy, scoped by AWS to the RDSOSMetrics log group",
+}
 
 
 def service_role(ctx: StackContext, suffix: str, service: str, managed_policy_arns: Sequence[str] = ()) -> aws.iam.Role:

@@ -24,6 +24,7 @@ def store_app_secrets(ctx: StackContext, values: Mapping[str, pulumi.Input[str]]
             ctx.child(suffix),
             description=f"{name} for the {ctx.name} app (TinyStack)",
             recovery_window_in_days=RECOVERY_WINDOW_DAYS,
+            kms_key_id=ctx.encryption_key.arn if ctx.encryption_key is not None else None,
             tags=ctx.tags(suffix),
             opts=ctx.opts(),
         )

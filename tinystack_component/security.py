@@ -47,6 +47,10 @@ class Port:
     def label(self) -> str:
         return "all" if self.number is None else f"tcp-{self.number}"
 
+    @property
+    def words(self) -> str:
+        return "every protocol and port" if self.number is None else f"TCP {self.number}"
+
     def rule_inputs(self) -> "PortInputs":
         if self.number is None:
             return {"ip_protocol": "-1"}
@@ -155,27 +159,40 @@ def _data_and_access_rules(ctx: StackContext, groups: SecurityGroups, settings: 
             allow_from_cidr(ctx, f"admin-{number}", cidr, groups.bastion, Port(SSH))
         if groups.endpoints is not None and settings.bastion.session_manager:
             # Isolated: the SSM agent reaches ssm and ssmmessages through their endpoints, packages come from S3.
-            allow_between(
-                ctx,
-                groups.bastion,
-                groups.endpoints,
-                Port(HTTPS),
-                ingress=False,
-                description="Session Manager bastion may reach the VPC interface endpoints (ssm, ssmmessages) on 443",
-            )
-            allow_to_prefix_list(
-                ctx,
-                groups.bastion,
-                "s3",
-                network.s3_endpoint.prefix_list_id,
-                Port(HTTPS),
-                "Session Manager bastion may reach S3 (package repositories) through the gateway endpoint on 443",
-            )
+            allow_between(ctx, groups.bastion, groups.endpoints, Port(HTTPS), ingress=False)
+            allow_to_prefix_list(ctx, groups.bastion, "s3", network.s3_endpoint.prefix_list_id, Port(HTTPS))
         else:
             # Package updates and the SSM agent; everything else stays closed.
             allow_to_cidr(ctx, groups.bastion, "internet", ANYWHERE, Port(HTTPS))
         if groups.database is not None and settings.database is not None:
             allow_between(ctx, groups.bastion, groups.database, Port(settings.database.port))
+
+
+# What each label means in a rule's description (CKV_AWS_23: the console shows who may reach whom, in words).
+LABEL_WORDS = {
+    "internet": "the internet",
+    "vpc": "the VPC",
+    "s3": "S3 (gateway endpoint prefix list)",
+    "alb": "the load balancer",
+    "vpc-link": "the API Gateway VPC link",
+    "containers": "the container instances",
+    "nat-instance": "the NAT instance",
+    "endpoints": "the VPC interface endpoints",
+    "database": "the database",
+    "bastion": "the bastion",
+}
+
+
+def describe(source: str, target: str, port: Port) -> str:
+    """`The internet may reach the load balancer on TCP 80`: the rule's description."""
+
+    def words(label: str) -> str:
+        if label.startswith("admin-"):
+            return f"allowed admin CIDR {label.removeprefix('admin-')}"
+        return LABEL_WORDS.get(label, label)
+
+    text = f"{words(source)} may reach {words(target)} on {port.words}"
+    return text[0].upper() + text[1:]
 
 
 def _rule(
@@ -184,24 +201,27 @@ def _rule(
     target: str,
     port: Port,
     ingress: bool,
-    description: Optional[str] = None,
     **endpoints: Unpack[Endpoints],
 ) -> None:
     direction, rule_type = (
         ("in", aws.vpc.SecurityGroupIngressRule) if ingress else ("out", aws.vpc.SecurityGroupEgressRule)
     )
     suffix = f"allow-{source}-to-{target}-{port.label}-{direction}"
-    described = {"description": description} if description else {}
-    rule_type(ctx.child(suffix), **endpoints, **port.rule_inputs(), **described, tags=ctx.tags(suffix), opts=ctx.opts())
+    rule_type(
+        ctx.child(suffix),
+        **endpoints,
+        **port.rule_inputs(),
+        description=describe(source, target, port),
+        tags=ctx.tags(suffix),
+        opts=ctx.opts(),
+    )
 
 
 def _cidr_inputs(cidr: str) -> CidrInputs:
     return {"cidr_ipv6": cidr} if ipaddress.ip_network(cidr).version == 6 else {"cidr_ipv4": cidr}
 
 
-def allow_between(
-    ctx: StackContext, source: Group, target: Group, port: Port, *, ingress: bool = True, description: str = ""
-) -> None:
+def allow_between(ctx: StackContext, source: Group, target: Group, port: Port, *, ingress: bool = True) -> None:
     """Source may open connections to target on port: an egress rule on source and an ingress rule on target.
 
     With ingress=False only the egress half is written, for a target whose ingress is already a CIDR rule."""
@@ -211,7 +231,6 @@ def allow_between(
         target.label,
         port,
         False,
-        description,
         security_group_id=source.id,
         referenced_security_group_id=target.id,
     )
@@ -222,7 +241,6 @@ def allow_between(
             target.label,
             port,
             True,
-            description,
             security_group_id=target.id,
             referenced_security_group_id=source.id,
         )
@@ -242,7 +260,6 @@ def allow_to_prefix_list(
     target_label: str,
     prefix_list_id: pulumi.Input[str],
     port: Port,
-    description: str = "",
 ) -> None:
     _rule(
         ctx,
@@ -250,7 +267,6 @@ def allow_to_prefix_list(
         target_label,
         port,
         False,
-        description,
         security_group_id=source.id,
         prefix_list_id=prefix_list_id,
     )

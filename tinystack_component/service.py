@@ -5,6 +5,7 @@ The database tier hands it a `DatabaseConnection`: environment and secrets for t
 """
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -13,13 +14,16 @@ import pulumi
 import pulumi_aws as aws
 
 from .compute import Cluster
-from .context import LOG_RETENTION_DAYS, StackContext
+from .context import StackContext
+from .logs import log_group
 from .roles import service_role
 from .secrets import store_app_secrets
-from .validation import Settings
+from .validation import PRIVATE_ECR_IMAGE, Settings
 
 CONTAINER_NAME = "app"
-TASK_EXECUTION_ROLE_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+# ECS.5: nginx (the default image) writes its cache, its pid file and temporary files; nothing else needs writing.
+SCRATCH_PATHS_MIB = {"/tmp": 64, "/var/run": 1, "/var/cache/nginx": 64}
+ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
 CPU_TARGET_PERCENT = 60
 HEALTH_CHECK_GRACE_SECONDS = 60
 
@@ -64,17 +68,27 @@ def build_app(
     region: str,
     database: Optional[DatabaseConnection],
 ) -> App:
-    log_group = aws.cloudwatch.LogGroup(
-        ctx.child("app-logs"), retention_in_days=LOG_RETENTION_DAYS, tags=ctx.tags("app-logs"), opts=ctx.opts()
+    app_log_group = log_group(ctx, "app-logs")
+    execution_role = service_role(ctx, "task-execution-role", "ecs-tasks.amazonaws.com")
+    # In place of AmazonECSTaskExecutionRolePolicy, whose log actions reach every log group of the account.
+    execution_policy = aws.iam.RolePolicy(
+        ctx.child("task-execution-policy"),
+        role=execution_role.id,
+        policy=app_log_group.arn.apply(lambda arn: _execution_policy(arn, image)),
+        opts=ctx.opts(),
     )
-    execution_role = service_role(ctx, "task-execution-role", "ecs-tasks.amazonaws.com", [TASK_EXECUTION_ROLE_POLICY])
     app_secrets = store_app_secrets(ctx, settings.container_secrets)
     secret_policies = []
+    key_arns = [ctx.encryption_key.arn] if ctx.encryption_key is not None else []
     if database is not None:
         # The one secret RDS manages for this database.
-        secret_policies.append(_allow_reading(ctx, execution_role, "db-secret", [database.secret_arn]))
+        secret_policies.append(
+            _allow_reading(ctx, execution_role, "db-secret", [database.secret_arn], key_arns=key_arns)
+        )
     if app_secrets:
-        secret_policies.append(_allow_reading(ctx, execution_role, "app-secrets", list(app_secrets.values())))
+        secret_policies.append(
+            _allow_reading(ctx, execution_role, "app-secrets", list(app_secrets.values()), key_arns=key_arns)
+        )
     task_definition = aws.ecs.TaskDefinition(
         ctx.child("task"),
         family=ctx.child("app"),
@@ -82,14 +96,47 @@ def build_app(
         network_mode="bridge",
         execution_role_arn=execution_role.arn,
         container_definitions=pulumi.Output.json_dumps(
-            [_container(settings, image, log_group.name, region, database, app_secrets)]
+            [_container(settings, image, app_log_group.name, region, database, app_secrets)]
         ),
         tags=ctx.tags("task"),
-        opts=ctx.opts(depends_on=secret_policies),
+        # A task started before its role may pull, log and read secrets fails, and the deployment with it.
+        opts=ctx.opts(depends_on=[execution_policy, *secret_policies]),
     )
     service = _service(ctx, settings, cluster, exposure, task_definition)
     _scale_on_cpu(ctx, settings, cluster, service)
-    return App(task_definition, service, log_group, execution_role, secret_policies)
+    return App(task_definition, service, app_log_group, execution_role, secret_policies)
+
+
+def _execution_policy(log_group_arn: str, image: pulumi.Input[str]) -> str:
+    """Write its own log streams; pull from the image's ECR repository (any, when the image is only known later)."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": [log_group_arn, f"{log_group_arn}:*"],
+        }
+    ]
+    repository = _ecr_repository_arn(image)
+    if repository is not None:
+        statements += [
+            # GetAuthorizationToken takes no resource.
+            {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+            {"Effect": "Allow", "Action": ECR_PULL_ACTIONS, "Resource": repository},
+        ]
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def _ecr_repository_arn(image: pulumi.Input[str]) -> Optional[str]:
+    """The private ECR repository of the image; `*` for an image known only at deploy time; None for public ones."""
+    if not isinstance(image, str):
+        return "*"
+    if not PRIVATE_ECR_IMAGE.match(image):
+        return None
+    host, _, path = image.partition("/")
+    account, _, _, region, *_ = host.split(".")
+    repository = re.split(r"[:@]", path, maxsplit=1)[0]
+    partition = "aws-cn" if host.endswith(".cn") else "aws"
+    return f"arn:{partition}:ecr:{region}:{account}:repository/{repository}"
 
 
 def _container(
@@ -122,6 +169,7 @@ def _container(
         "secrets": secrets,
         # ECS.4
         "privileged": False,
+        **_root_filesystem(settings.read_only_root_filesystem),
         # ECS.9
         "logConfiguration": {
             "logDriver": "awslogs",
@@ -130,21 +178,32 @@ def _container(
     }
 
 
+def _root_filesystem(read_only: bool) -> dict[str, Any]:
+    if not read_only:
+        return {"readonlyRootFilesystem": False}
+    tmpfs = [{"containerPath": path, "size": size} for path, size in SCRATCH_PATHS_MIB.items()]
+    return {"readonlyRootFilesystem": True, "linuxParameters": {"tmpfs": tmpfs}}
+
+
 def _allow_reading(
-    ctx: StackContext, role: aws.iam.Role, what: str, secret_arns: list[pulumi.Output[str]]
+    ctx: StackContext,
+    role: aws.iam.Role,
+    what: str,
+    secret_arns: list[pulumi.Output[str]],
+    key_arns: Sequence[pulumi.Output[str]] = (),
 ) -> aws.iam.RolePolicy:
-    # These secrets and nothing else in Secrets Manager.
+    # These secrets and nothing else in Secrets Manager; the stack's key only to decrypt them.
+    def document(arns: list[str]) -> str:
+        secrets, keys = arns[: len(secret_arns)], arns[len(secret_arns) :]
+        statements = [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secrets}]
+        if keys:
+            statements.append({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": keys})
+        return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
     return aws.iam.RolePolicy(
         ctx.child(f"task-execution-read-{what}"),
         role=role.id,
-        policy=pulumi.Output.all(*secret_arns).apply(
-            lambda arns: json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": arns}],
-                }
-            )
-        ),
+        policy=pulumi.Output.all(*secret_arns, *key_arns).apply(document),
         opts=ctx.opts(),
     )
 

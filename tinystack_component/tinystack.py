@@ -5,6 +5,7 @@ certificate → front end (and its alias record) → database → app → bastio
 earlier ones as small typed values.
 """
 
+import dataclasses
 from typing import Optional
 
 import pulumi
@@ -18,6 +19,7 @@ from .compute import build_cluster
 from .context import StackContext
 from .database import Database, build_database
 from .domain import Domain, build_domain, look_up_zone
+from .encryption import build_stack_key
 from .endpoints import build_vpc_endpoints
 from .image import build_image
 from .nat_instance import build_nat_instance
@@ -29,7 +31,9 @@ from .validation import (
     check_certificate_region,
     check_endpoint_zones,
     check_image_region,
+    check_zone_offerings,
     check_zones_in_region,
+    instance_type_fields,
     validate,
     validate_name,
 )
@@ -88,6 +92,8 @@ class TinyStack(pulumi.ComponentResource):
         check_certificate_region(settings, region)
         endpoint_zones = check_endpoint_zones(settings, zones)
         zone = look_up_zone(ctx, settings)
+        if settings.kms:
+            ctx = dataclasses.replace(ctx, encryption_key=build_stack_key(ctx, region))
 
         network = build_network(ctx, settings, zones, region)
         groups = build_security_groups(ctx, network, settings)
@@ -119,17 +125,23 @@ class TinyStack(pulumi.ComponentResource):
 
     @staticmethod
     def _region_and_zones(ctx: StackContext, settings: Settings) -> tuple[str, tuple[str, ...]]:
-        """The provider's region, and the AZs to use: the given ones, or the region's first three standard ones."""
+        """The provider's region, and the AZs to use: the given ones, or the region's first three standard ones
+        that offer every instance type of the stack."""
         region = aws.get_region(opts=ctx.invoke_opts()).region
-        if settings.availability_zones is not None:
-            return region, check_zones_in_region(settings.availability_zones, region, looked_up=False)
-        found = aws.get_availability_zones(
-            state="available",
-            # Local and Wavelength zones are opt-in and lack most instance types.
-            filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
-            opts=ctx.invoke_opts(),
-        )
-        return region, check_zones_in_region(tuple(found.names), region, looked_up=True)
+        looked_up = settings.availability_zones is None
+        if looked_up:
+            found = aws.get_availability_zones(
+                state="available",
+                # Local and Wavelength zones are opt-in and lack most instance types.
+                filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}],
+                opts=ctx.invoke_opts(),
+            )
+            candidates = tuple(found.names)
+        else:
+            candidates = settings.availability_zones
+        zones = check_zones_in_region(candidates, region, looked_up=looked_up)
+        types = instance_type_fields(settings)
+        return region, check_zone_offerings(zones, _offerings(ctx, list(types)), types, region, looked_up=looked_up)
 
     @staticmethod
     def _image(ctx: StackContext, settings: Settings) -> pulumi.Input[str]:
@@ -162,6 +174,19 @@ class TinyStack(pulumi.ComponentResource):
         self.bastion_public_ip = _optional(bastion.public_ip if bastion else None)
         self.bastion_ssh_command = _optional(bastion.ssh_command if bastion else None)
         self.database_tunnel_command = _optional(bastion.tunnel_command if bastion else None)
+
+
+def _offerings(ctx: StackContext, instance_types: list[str]) -> dict[str, set[str]]:
+    """The instance types each zone of the region offers, of those asked for: one look-up for all of them."""
+    found = aws.ec2.get_instance_type_offerings(
+        location_type="availability-zone",
+        filters=[{"name": "instance-type", "values": instance_types}],
+        opts=ctx.invoke_opts(),
+    )
+    offered: dict[str, set[str]] = {}
+    for zone, instance_type in zip(found.locations, found.instance_types, strict=True):
+        offered.setdefault(zone, set()).add(instance_type)
+    return offered
 
 
 def _optional(value: Optional[pulumi.Input]) -> pulumi.Output:

@@ -486,9 +486,26 @@ DATABASE_RULES: dict[str, Rule] = {
     "db_name": _db_name,
     "username": _username,
     "multi_az": lambda fields, _: fields.flag("multi_az"),
-    "deletion_protection": lambda fields, _: fields.flag("deletion_protection"),
+    # None until the stack's deletion_protection fills it in (see _database).
+    "deletion_protection": lambda fields, _: (
+        fields.flag("deletion_protection") if fields.values.get("deletion_protection") is not None else None
+    ),
     "backup_retention_days": lambda fields, _: fields.number("backup_retention_days", 1, 35),
+    "monitoring_interval": lambda fields, _: _monitoring_interval(fields),
 }
+
+MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+
+
+def _monitoring_interval(fields: Fields) -> int:
+    value = _whole(fields.get("monitoring_interval"))
+    if isinstance(value, bool) or value not in MONITORING_INTERVALS:
+        raise fields.fail(
+            "monitoring_interval",
+            value,
+            f"expected one of {', '.join(map(str, MONITORING_INTERVALS))} seconds (0 is off)",
+        )
+    return int(value)
 
 
 # --- bastion --------------------------------------------------------------------------------------------------
@@ -545,7 +562,7 @@ def _allowed_cidrs(fields: Fields, resolved: dict) -> tuple[str, ...]:
             raise fields.fail("allowed_cidrs", value, SESSION_MANAGER_HAS_NO_INBOUND_RULE)
         return ()
     accepted = (
-        "expected a non-empty list of CIDRs such as 203.0.113.7/32, no broader than /8 (IPv4) or /32 (IPv6); "
+        "expected a non-empty list of IPv4 CIDRs such as 203.0.113.7/32, no broader than /8; "
         "0.0.0.0/0 and ::/0 would open SSH to everyone"
     )
     if not isinstance(value, (list, tuple)) or not value:
@@ -556,8 +573,13 @@ def _allowed_cidrs(fields: Fields, resolved: dict) -> tuple[str, ...]:
             network = ipaddress.ip_network(cidr, strict=True) if isinstance(cidr, str) else None
         except ValueError:
             network = None
+        if network is not None and network.version == 6:
+            # The VPC is IPv4 only, so the bastion has no IPv6 address: such a rule could never match.
+            raise fields.fail(
+                f"allowed_cidrs[{index}]", cidr, f"{accepted}; the VPC has no IPv6, so an IPv6 CIDR can never match"
+            )
         # Broad ranges add up to the whole internet (0.0.0.0/1 plus 128.0.0.0/1): SSH wants a narrow list.
-        if network is None or network.prefixlen < (MIN_SSH_PREFIX_V4 if network.version == 4 else MIN_SSH_PREFIX_V6):
+        if network is None or network.prefixlen < MIN_SSH_PREFIX_V4:
             raise fields.fail(f"allowed_cidrs[{index}]", cidr, accepted)
         cidrs.append(str(network))
     return tuple(cidrs)
@@ -574,6 +596,32 @@ BASTION_RULES: dict[str, Rule] = {
 
 # --- the component --------------------------------------------------------------------------------------------
 
+_database_fields = _nested(
+    "database", DatabaseArgs, DATABASE_RULES, DatabaseSettings, "database fields (engine, instance_class, ...)"
+)
+
+
+def _database(fields: Fields, resolved: dict) -> Optional[Settings]:
+    """The database, whose deletion protection is the stack's unless it says otherwise."""
+    database = _database_fields(fields, resolved)
+    if database is None or database.deletion_protection is not None:
+        return database
+    values = object.__getattribute__(database, "_values")
+    return DatabaseSettings({**values, "deletion_protection": resolved["deletion_protection"]})
+
+
+def _waf(fields: Fields, resolved: dict) -> bool:
+    waf = fields.flag("waf")
+    if waf and resolved["front_end"] is not FrontEnd.ALB:
+        raise fields.fail(
+            "waf",
+            waf,
+            "HTTP APIs (API Gateway v2, the api-gateway front end) cannot be associated with a WAF web ACL; "
+            "use front_end alb for a WAF, or turn waf off (the HTTP API keeps its throttling)",
+        )
+    return waf
+
+
 # In the order the rules depend on each other: a rule reads only fields above it.
 RULES: dict[str, Rule] = {
     "front_end": lambda fields, _: fields.choice("front_end", FrontEnd),
@@ -586,9 +634,8 @@ RULES: dict[str, Rule] = {
     ),
     "container_cpu": _container_size("container_cpu", "CPU units", 128, 0),
     "container_memory": _container_size("container_memory", "MiB", 64, 1),
-    "database": _nested(
-        "database", DatabaseArgs, DATABASE_RULES, DatabaseSettings, "database fields (engine, instance_class, ...)"
-    ),
+    "deletion_protection": lambda fields, _: fields.flag("deletion_protection"),
+    "database": lambda fields, resolved: _database(fields, resolved),
     "container_environment": _container_environment,
     "container_secrets": _container_secrets,
     "vpc_cidr": _vpc_cidr,
@@ -609,6 +656,10 @@ RULES: dict[str, Rule] = {
     ),
     "bastion": _nested("bastion", BastionArgs, BASTION_RULES, BastionSettings, "public_key, allowed_cidrs, ..."),
     "flow_logs": lambda fields, _: fields.flag("flow_logs"),
+    "alb_access_logs": lambda fields, _: fields.flag("alb_access_logs"),
+    "waf": _waf,
+    "kms": lambda fields, _: fields.flag("kms"),
+    "read_only_root_filesystem": lambda fields, _: fields.flag("read_only_root_filesystem"),
     "tags": _tags,
 }
 
@@ -652,7 +703,8 @@ def validate_name(name: Any) -> str:
 
 
 def check_zones_in_region(zones: tuple[str, ...], region: str, *, looked_up: bool) -> tuple[str, ...]:
-    """AZs must belong to the provider's region; a looked-up region must offer at least two."""
+    """AZs must belong to the provider's region; a looked-up region must offer at least two. All of them are kept:
+    `check_zone_offerings` picks the first three that launch every instance type of the stack."""
     if looked_up and len(zones) < 2:
         raise _fail(
             "availability_zones",
@@ -662,7 +714,59 @@ def check_zones_in_region(zones: tuple[str, ...], region: str, *, looked_up: boo
     foreign = [zone for zone in zones if not zone.startswith(region)]
     if foreign:
         raise _fail("availability_zones", list(zones), f"expected zones of the provider's region {region}")
-    return zones[:3]
+    return zones
+
+
+def instance_type_fields(settings: Settings) -> dict[str, list[str]]:
+    """Each EC2 instance type the stack launches, with the fields that ask for it."""
+    fields: dict[str, list[str]] = {}
+    wanted = [("instance_type", settings.instance_type)]
+    if settings.nat:
+        wanted.insert(0, ("nat_instance_type", settings.nat_instance_type))
+    if settings.bastion is not None:
+        wanted.append(("bastion.instance_type", settings.bastion.instance_type))
+    for field, instance_type in wanted:
+        fields.setdefault(instance_type, []).append(field)
+    return fields
+
+
+def _lacking(zone: str, offered: Mapping[str, set[str]], types: Mapping[str, list[str]]) -> str:
+    missing = [
+        f"{kind} ({', '.join(fields)})" for kind, fields in types.items() if kind not in offered.get(zone, set())
+    ]
+    return f"{zone} does not offer {', '.join(missing)}" if missing else ""
+
+
+def check_zone_offerings(
+    zones: tuple[str, ...],
+    offered: Mapping[str, set[str]],
+    types: Mapping[str, list[str]],
+    region: str,
+    *,
+    looked_up: bool,
+) -> tuple[str, ...]:
+    """Every instance type must be offered in every zone, or a launch fails half-way through `pulumi up`.
+
+    Given zones must each offer every type; looked-up zones are narrowed to those that do (at least two)."""
+    lacking = {zone: _lacking(zone, offered, types) for zone in zones}
+    problems = "; ".join(text for text in lacking.values() if text)
+    if not looked_up:
+        if problems:
+            raise _fail(
+                "availability_zones",
+                list(zones),
+                f"{problems}; choose zones that offer every instance type of the stack, or other types",
+            )
+        return zones
+    usable = tuple(zone for zone in zones if not lacking[zone])
+    if len(usable) < 2:
+        raise _fail(
+            "availability_zones",
+            list(zones),
+            f"region {region} offers every instance type of the stack in fewer than 2 zones "
+            f"({', '.join(usable) or 'none'}): {problems}; choose other instance types",
+        )
+    return usable[:3]
 
 
 def check_endpoint_zones(settings: Settings, zones: tuple[str, ...]) -> int:

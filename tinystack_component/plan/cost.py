@@ -21,6 +21,8 @@ ASSUMED_LOG_GB = 5
 ASSUMED_ALB_LCUS = 1
 # Isolated mode before the endpoint set followed the configuration: every service's endpoint in every AZ.
 BASELINE_ENDPOINTS, BASELINE_ENDPOINT_ZONES = 10, 3
+# Enhanced monitoring writes one RDSOSMetrics log event per sample; about 1.5 KB each (an assumption, stated).
+ASSUMED_OS_METRICS_KB = 1.5
 
 
 class LineItem(NamedTuple):
@@ -167,6 +169,34 @@ class _Estimator:
         if t.of_type(self.resources, t.DB_INSTANCE):
             self.assumptions.append("RDS: PostgreSQL single-AZ prices; Multi-AZ doubles the instance and its storage.")
 
+    def enhanced_monitoring(self) -> None:
+        for database in t.of_type(self.resources, t.DB_INSTANCE):
+            interval = t.number(database.inputs.get("monitoringInterval"), 0)
+            if interval <= 0:
+                continue
+            gb = self.hours * 3600 / interval * ASSUMED_OS_METRICS_KB / 1024 / 1024
+            per_gb = self.prices["logs_ingest_gb"] + self.prices["logs_storage_gb_month"]
+            self.add(f"RDS enhanced monitoring {database.name} (every {interval:g} s, {gb:.2f} GB logs)", gb * per_gb)
+            self.assumptions.append(
+                f"RDS enhanced monitoring: {ASSUMED_OS_METRICS_KB:g} KB of CloudWatch Logs per sample, kept a month."
+            )
+
+    def web_acls(self) -> None:
+        monthly = self.prices["monthly"]
+        for acl in t.of_type(self.resources, t.WEB_ACL):
+            rules = len(acl.inputs.get("rules") or [])
+            self.add(
+                f"WAF web ACL {acl.name} (1 ACL + {rules} rules)", monthly["waf_web_acl"] + rules * monthly["waf_rule"]
+            )
+            price = self.prices["waf_million_requests"]
+            self.usage.append(UsageItem(f"WAF web ACL {acl.name} requests", price, "per million requests"))
+
+    def kms_keys(self) -> None:
+        keys = t.of_type(self.resources, t.KMS_KEY)
+        if keys:
+            self.add(f"KMS customer-managed keys ({len(keys)})", len(keys) * self.prices["monthly"]["kms_key"])
+            self.assumptions.append("KMS: the key's monthly fee; its API requests stay within cents a month.")
+
     def logs(self) -> None:
         if not t.of_type(self.resources, t.LOG_GROUP):
             return
@@ -210,6 +240,9 @@ class _Estimator:
             self.load_balancers,
             self.interface_endpoints,
             self.databases,
+            self.enhanced_monitoring,
+            self.web_acls,
+            self.kms_keys,
             self.logs,
             self.http_apis,
             self.shared_meters,

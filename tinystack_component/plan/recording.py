@@ -160,7 +160,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str = DEFAULT_REGION) -> None:
         self.invokes: list[Invoke] = []
         self.region = region
-        self.zone_names = [f"{region}{letter}" for letter in "abcdf"]
+        self.zone_names = [f"{region}{letter}" for letter in "abcdef"]
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
         self.hosted_zones: list[MockZone] = list(HOSTED_ZONES)
 
@@ -226,6 +226,45 @@ def _hosted_zone(mocks: "RecordingMocks", args: Mapping[str, Any]) -> dict[str, 
     }
 
 
+# Zones that offer only older instance families, as us-east-1e (use1-az3) does: no t3, t4g or other Graviton types.
+LIMITED_ZONES = {"us-east-1e"}
+LIMITED_ZONE_FAMILIES = {"t2", "m4", "m5", "c4", "c5", "r4", "r5", "i3", "d2"}
+
+
+def _instance_type_offerings(mocks: RecordingMocks, args: Mapping[str, Any]) -> dict[str, Any]:
+    """One row per (zone, type) offered, of the types the instance-type filter asks for, as EC2 reports them."""
+    location_type = args.get("locationType", "region")
+    wanted = [
+        value for entry in args.get("filters") or [] if entry["name"] == "instance-type" for value in entry["values"]
+    ]
+    locations = mocks.zone_names if location_type == "availability-zone" else [mocks.region]
+    rows = [
+        (location, instance_type)
+        for location in locations
+        for instance_type in wanted
+        if location not in LIMITED_ZONES or instance_type.split(".")[0] in LIMITED_ZONE_FAMILIES
+    ]
+    return {
+        "id": mocks.region,
+        "locationType": location_type,
+        "filters": args.get("filters"),
+        "locations": [location for location, _ in rows],
+        "instanceTypes": [instance_type for _, instance_type in rows],
+        "locationTypes": [location_type] * len(rows),
+    }
+
+
+# The regional Elastic Load Balancing accounts that deliver access logs in regions opened before August 2022.
+ELB_ACCOUNTS = {"us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-2": "797873946194"}
+ELB_ACCOUNTS |= {"eu-west-1": "156460612806", "eu-central-1": "054676820928", "eu-west-3": "009996457667"}
+
+
+def _elb_service_account(mocks: RecordingMocks, args: Mapping[str, Any]) -> dict[str, Any]:
+    region = args.get("region") or mocks.region
+    account = ELB_ACCOUNTS.get(region, "000000000000")
+    return {"id": account, "arn": f"arn:aws:iam::{account}:root", "region": region}
+
+
 def _ssm_parameter(mocks: RecordingMocks, args: Mapping[str, Any]) -> dict[str, Any]:
     name = args["name"]
     ami = PLACEHOLDER_ARM64_AMI if "arm64" in name else PLACEHOLDER_X86_AMI
@@ -244,6 +283,8 @@ INVOKE_ANSWERS: dict[str, Callable[[RecordingMocks, Mapping[str, Any]], dict[str
     },
     "aws:ssm/getParameter:getParameter": _ssm_parameter,
     "aws:route53/getZone:getZone": _hosted_zone,
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
+    "aws:elb/getServiceAccount:getServiceAccount": _elb_service_account,
     "aws:index/getCallerIdentity:getCallerIdentity": lambda mocks, _: {
         "accountId": ACCOUNT,
         "arn": f"arn:aws:iam::{ACCOUNT}:user/test",

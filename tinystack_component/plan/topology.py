@@ -44,6 +44,8 @@ FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 DEFAULT_SG = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 EBS_VOLUME = "aws:ebs/volume:Volume"
 EBS_DEFAULT_ENCRYPTION = "aws:ebs/encryptionByDefault:EncryptionByDefault"
+WEB_ACL = "aws:wafv2/webAcl:WebAcl"
+KMS_KEY = "aws:kms/key:Key"
 
 
 def of_type(resources: Iterable[Recorded], *tokens: str) -> list[Recorded]:

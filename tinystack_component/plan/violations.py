@@ -39,6 +39,9 @@ FRONT_END_ONLY = "only the front end is reachable from the internet, on 80 and 4
 SSH_ONLY_BASTION = "SSH reaches only the bastion"
 SSH_FROM_ANYWHERE = "EC2.13 no SSH from 0.0.0.0/0 or ::/0 (nor from ranges that add up to it)"
 MODERN_TLS = "ELB.17 HTTPS listeners use a TLS 1.3 policy"
+ALB_ACCESS_LOGS = "ELB.5 ALB access logs"
+ALB_DELETION_PROTECTION = "ELB.6 ALB deletion protection"
+RULE_DESCRIPTIONS = "CKV_AWS_23 every security group rule has a description"
 DATABASE_PORT_FROM_ANYWHERE = "EC2.19 no database port open to 0.0.0.0/0 or ::/0"
 DATABASE_ACCESS = "the database is reachable only from the containers and the bastion, on its port"
 ISOLATED_NO_ROUTE = "isolated subnets have no internet route"
@@ -247,6 +250,20 @@ def no_public_ip_on_launch(topology: Topology, edges: Sequence[Edge]) -> Iterato
             yield Violation(subnet.name, "EC2.15 no public IP on launch", "mapPublicIpOnLaunch is true")
 
 
+def rules_described(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
+    """The console shows a rule's description: who may reach whom, in words."""
+    for rule in topology.of_type(t.INGRESS, t.EGRESS, t.SG_RULE):
+        if not str(rule.inputs.get("description") or "").strip():
+            yield Violation(rule.name, RULE_DESCRIPTIONS, "the rule has no description")
+    for group in topology.of_type(t.SG):
+        for direction in ("ingress", "egress"):
+            for number, inline in enumerate(group.inputs.get(direction) or [], start=1):
+                if not str(inline.get("description") or "").strip():
+                    yield Violation(
+                        group.name, RULE_DESCRIPTIONS, f"inline {direction} rule {number} has no description"
+                    )
+
+
 # --- front end -------------------------------------------------------------------------------------------------------
 
 
@@ -255,6 +272,27 @@ def alb_drops_invalid_headers(topology: Topology, edges: Sequence[Edge]) -> Iter
         is_alb = lb.inputs.get("loadBalancerType", "application") == "application"
         if is_alb and not truthy(lb.inputs.get("dropInvalidHeaderFields")):
             yield Violation(lb.name, "ELB.4 ALB drops invalid headers", "dropInvalidHeaderFields is not true")
+
+
+def _albs(topology: Topology) -> list[Recorded]:
+    return [
+        lb
+        for lb in topology.of_type(*t.LOAD_BALANCERS)
+        if lb.inputs.get("loadBalancerType", "application") == "application"
+    ]
+
+
+def alb_access_logs(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
+    for lb in _albs(topology):
+        logs = lb.inputs.get("accessLogs") or {}
+        if not truthy(logs.get("enabled")) or not logs.get("bucket"):
+            yield Violation(lb.name, ALB_ACCESS_LOGS, "accessLogs is not enabled with a bucket")
+
+
+def alb_deletion_protection(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
+    for lb in _albs(topology):
+        if not truthy(lb.inputs.get("enableDeletionProtection")):
+            yield Violation(lb.name, ALB_DELETION_PROTECTION, "enableDeletionProtection is not true")
 
 
 def http_redirects_to_https(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
@@ -349,7 +387,10 @@ CHECKS: tuple[Callable[[Topology, Sequence[Edge]], Iterable[Violation]], ...] = 
     flow_logs,
     default_security_group_closed,
     no_public_ip_on_launch,
+    rules_described,
     alb_drops_invalid_headers,
+    alb_access_logs,
+    alb_deletion_protection,
     http_redirects_to_https,
     https_uses_modern_tls,
     api_access_logs,
