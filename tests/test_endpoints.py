@@ -3,7 +3,7 @@
 import pytest
 
 from tests.conftest import T
-from tinystack_component.endpoints import INTERFACE_ENDPOINT_SERVICES
+from tinystack_component.egress.endpoints import INTERFACE_ENDPOINT_SERVICES
 
 ISOLATED = {"nat": False, "container_image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"}
 

@@ -24,7 +24,7 @@ from .bastion import Bastion, build_bastion
 from .compute import build_cluster
 from .context import StackContext
 from .database import Database, build_database
-from .endpoints import build_vpc_endpoints
+from .egress.endpoints import build_vpc_endpoints
 from .image import build_image
 from .nat_instance import build_nat_instance
 from .network import Network, build_network

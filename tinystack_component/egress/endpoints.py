@@ -5,9 +5,9 @@ The S3 gateway endpoint, which ECR image layers need, is part of the network tie
 
 import pulumi_aws as aws
 
-from .context import StackContext
-from .network import Network
-from .security import SecurityGroups
+from ..context import StackContext
+from ..network import Network
+from ..security import SecurityGroups
 
 # ECS registration and telemetry, image pulls, container logs, task secrets, and Session Manager.
 INTERFACE_ENDPOINT_SERVICES = (

@@ -1,0 +1,1 @@
+"""Egress for the app subnets, as a strategy: NAT instances or VPC interface endpoints."""
