@@ -48,7 +48,16 @@ def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
     code, out, _ = run(capsys, "--stack", "dev", "--json", "--out", str(tmp_path))
     assert time.perf_counter() - started < 3
     plan = json.loads(out)
-    assert set(plan) == {"resources", "reachability", "violations", "monthly_cost", "diagram"}
+    assert set(plan) == {"resources", "reachability", "violations", "monthly_cost", "nat", "diagram"}
+    assert plan["nat"] == [
+        {
+            "group": "tinystack-nat-asg",
+            "instances": 1,
+            "interface": "tinystack-nat-eni",
+            "elastic_ip": "tinystack-nat-eip",
+            "boot_log_group": "tinystack-nat-boot-log-1a2b3c4",
+        }
+    ]
     assert {"type": "aws:ec2/vpc:Vpc", "name": "tinystack-vpc", "parent": "tinystack"} in plan["resources"]
     assert all(set(row) == {"from", "to", "ports"} for row in plan["reachability"])
     assert all(set(row) == {"resource", "rule", "detail"} for row in plan["violations"])

@@ -50,9 +50,8 @@ def public_instance(
     profile: aws.iam.InstanceProfile,
     user_data: pulumi.Input[str],
     key_name: Optional[pulumi.Input[str]] = None,
-    source_dest_check: Optional[bool] = None,
 ) -> aws.ec2.Instance:
-    """An AL2023 instance with a public IP in a public subnet (the NAT instance, the bastion)."""
+    """An AL2023 instance with a public IP in a public subnet: the bastion (NAT instances live in their own groups)."""
     return aws.ec2.Instance(
         ctx.child(suffix),
         ami=al2023_ami(ctx, instance_type),
@@ -68,7 +67,6 @@ def public_instance(
         tags=ctx.tags(suffix),
         volume_tags=ctx.tags(suffix),
         key_name=key_name,
-        source_dest_check=source_dest_check,
-        # A new AMI in the SSM parameter must not replace a running NAT or bastion on a routine `pulumi up`.
+        # A new AMI in the SSM parameter must not replace the bastion (and its address) on a routine `pulumi up`.
         opts=ctx.opts(ignore_changes=["ami"]),
     )

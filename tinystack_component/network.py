@@ -1,7 +1,7 @@
 """The VPC tier: VPC, one public and one app subnet per AZ, route tables, default SG, S3 endpoint, flow logs.
 
-Egress for the app subnets (a NAT instance or interface endpoints) is built on top of this by `nat_instance.py`
-or `endpoints.py`, so switching between them never touches anything created here.
+Egress for the app subnets (a NAT instance or interface endpoints) is built on top of this by `egress/nat.py`
+or `egress/endpoints.py`, so switching between them never touches anything created here.
 """
 
 import ipaddress
@@ -51,6 +51,8 @@ class Network:
     app_subnets: list[aws.ec2.Subnet]
     app_route_tables: list[aws.ec2.RouteTable]
     s3_endpoint: aws.ec2.VpcEndpoint
+    internet_gateway: aws.ec2.InternetGateway
+    public_default_route: aws.ec2.Route
 
     @property
     def public_subnet_ids(self) -> list[pulumi.Output[str]]:
@@ -74,12 +76,23 @@ def build_network(ctx: StackContext, settings: Settings, zones: tuple[str, ...],
     slots = plan_subnets(settings.vpc_cidr, zones)
     public_subnets = [_subnet(ctx, vpc, f"public-{slot.index + 1}", slot.public_cidr, slot.zone) for slot in slots]
     app_subnets = [_subnet(ctx, vpc, f"app-{slot.index + 1}", slot.app_cidr, slot.zone) for slot in slots]
-    _public_routing(ctx, vpc, public_subnets)
+    internet_gateway, public_default_route = _public_routing(ctx, vpc, public_subnets)
     app_route_tables = [_app_route_table(ctx, vpc, subnet, index + 1) for index, subnet in enumerate(app_subnets)]
     s3_endpoint = _s3_gateway_endpoint(ctx, vpc, region, app_route_tables)
     if settings.flow_logs:
         _flow_logs(ctx, vpc)
-    return Network(vpc, settings.vpc_cidr, region, zones, public_subnets, app_subnets, app_route_tables, s3_endpoint)
+    return Network(
+        vpc,
+        settings.vpc_cidr,
+        region,
+        zones,
+        public_subnets,
+        app_subnets,
+        app_route_tables,
+        s3_endpoint,
+        internet_gateway,
+        public_default_route,
+    )
 
 
 def _lock_default_security_group(ctx: StackContext, vpc: aws.ec2.Vpc) -> None:
@@ -100,10 +113,12 @@ def _subnet(ctx: StackContext, vpc: aws.ec2.Vpc, suffix: str, cidr: str, zone: s
     )
 
 
-def _public_routing(ctx: StackContext, vpc: aws.ec2.Vpc, public_subnets: list[aws.ec2.Subnet]) -> None:
+def _public_routing(
+    ctx: StackContext, vpc: aws.ec2.Vpc, public_subnets: list[aws.ec2.Subnet]
+) -> tuple[aws.ec2.InternetGateway, aws.ec2.Route]:
     gateway = aws.ec2.InternetGateway(ctx.child("igw"), vpc_id=vpc.id, tags=ctx.tags("igw"), opts=ctx.opts())
     table = aws.ec2.RouteTable(ctx.child("public-rt"), vpc_id=vpc.id, tags=ctx.tags("public-rt"), opts=ctx.opts())
-    aws.ec2.Route(
+    route = aws.ec2.Route(
         ctx.child("public-default-route"),
         route_table_id=table.id,
         destination_cidr_block="0.0.0.0/0",
@@ -114,6 +129,7 @@ def _public_routing(ctx: StackContext, vpc: aws.ec2.Vpc, public_subnets: list[aw
         aws.ec2.RouteTableAssociation(
             ctx.child(f"public-{index + 1}-rta"), route_table_id=table.id, subnet_id=subnet.id, opts=ctx.opts()
         )
+    return gateway, route
 
 
 def _app_route_table(ctx: StackContext, vpc: aws.ec2.Vpc, subnet: aws.ec2.Subnet, number: int) -> aws.ec2.RouteTable:

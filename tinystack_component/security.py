@@ -95,7 +95,7 @@ def build_security_groups(ctx: StackContext, network: Network, settings: Setting
     groups = SecurityGroups(
         containers=group("containers", "ECS container instances: the app port from the front end only"),
         front_end=group(front_end_label, f"{front_end_label}: in front of the containers"),
-        nat_instance=group("nat-instance", "NAT instance: all traffic from the VPC") if settings.nat else None,
+        nat_instance=group("nat-instance", "NAT instances: all traffic from the VPC") if settings.nat else None,
         endpoints=None if settings.nat else group("endpoints", "VPC interface endpoints: HTTPS from the VPC"),
         database=group("database", "RDS: the engine port from the containers and bastion")
         if settings.database
@@ -129,10 +129,32 @@ def _front_end_rules(ctx: StackContext, groups: SecurityGroups, settings: Settin
 
 def _egress_rules(ctx: StackContext, groups: SecurityGroups, network: Network) -> None:
     if groups.nat_instance is not None:
-        # TCP alone would break DNS and ICMP through the NAT; the source is the VPC, never the internet.
-        allow_from_cidr(ctx, "vpc", network.vpc_cidr, groups.nat_instance, ALL_TRAFFIC)
-        allow_to_cidr(ctx, groups.nat_instance, "internet", ANYWHERE, ALL_TRAFFIC)
-        allow_to_cidr(ctx, groups.containers, "internet", ANYWHERE, ALL_TRAFFIC)
+        # TCP alone would break DNS and ICMP through the NAT; the source is the VPC, never the internet. The NATs
+        # probe each other through this rule too (their static interfaces are in the VPC).
+        allow_from_cidr(
+            ctx,
+            "vpc",
+            network.vpc_cidr,
+            groups.nat_instance,
+            ALL_TRAFFIC,
+            description="Hosts in the VPC may send any traffic to the NAT instances, which forward it to the internet",
+        )
+        allow_to_cidr(
+            ctx,
+            groups.nat_instance,
+            "internet",
+            ANYWHERE,
+            ALL_TRAFFIC,
+            description="The NAT instances may reach the internet: forwarded traffic and their own AWS API calls",
+        )
+        allow_to_cidr(
+            ctx,
+            groups.containers,
+            "internet",
+            ANYWHERE,
+            ALL_TRAFFIC,
+            description="The container instances may reach the internet, through the NAT instances",
+        )
     if groups.endpoints is not None:
         allow_from_cidr(ctx, "vpc", network.vpc_cidr, groups.endpoints, Port(HTTPS))
         allow_between(ctx, groups.containers, groups.endpoints, Port(HTTPS), ingress=False)
@@ -152,13 +174,26 @@ def _data_and_access_rules(ctx: StackContext, groups: SecurityGroups, settings: 
 
 
 def _rule(
-    ctx: StackContext, source: str, target: str, port: Port, ingress: bool, **endpoints: Unpack[Endpoints]
+    ctx: StackContext,
+    source: str,
+    target: str,
+    port: Port,
+    ingress: bool,
+    description: Optional[str] = None,
+    **endpoints: Unpack[Endpoints],
 ) -> None:
     direction, rule_type = (
         ("in", aws.vpc.SecurityGroupIngressRule) if ingress else ("out", aws.vpc.SecurityGroupEgressRule)
     )
     suffix = f"allow-{source}-to-{target}-{port.label}-{direction}"
-    rule_type(ctx.child(suffix), **endpoints, **port.rule_inputs(), tags=ctx.tags(suffix), opts=ctx.opts())
+    rule_type(
+        ctx.child(suffix),
+        **endpoints,
+        **port.rule_inputs(),
+        description=description,
+        tags=ctx.tags(suffix),
+        opts=ctx.opts(),
+    )
 
 
 def _cidr_inputs(cidr: str) -> CidrInputs:
@@ -190,12 +225,34 @@ def allow_between(ctx: StackContext, source: Group, target: Group, port: Port, *
         )
 
 
-def allow_from_cidr(ctx: StackContext, source_label: str, cidr: str, target: Group, port: Port) -> None:
-    _rule(ctx, source_label, target.label, port, True, security_group_id=target.id, **_cidr_inputs(cidr))
+def allow_from_cidr(
+    ctx: StackContext, source_label: str, cidr: str, target: Group, port: Port, *, description: Optional[str] = None
+) -> None:
+    _rule(
+        ctx,
+        source_label,
+        target.label,
+        port,
+        True,
+        security_group_id=target.id,
+        description=description,
+        **_cidr_inputs(cidr),
+    )
 
 
-def allow_to_cidr(ctx: StackContext, source: Group, target_label: str, cidr: str, port: Port) -> None:
-    _rule(ctx, source.label, target_label, port, False, security_group_id=source.id, **_cidr_inputs(cidr))
+def allow_to_cidr(
+    ctx: StackContext, source: Group, target_label: str, cidr: str, port: Port, *, description: Optional[str] = None
+) -> None:
+    _rule(
+        ctx,
+        source.label,
+        target_label,
+        port,
+        False,
+        security_group_id=source.id,
+        description=description,
+        **_cidr_inputs(cidr),
+    )
 
 
 def allow_to_prefix_list(

@@ -131,6 +131,20 @@ def _instances(title: str) -> Lines:
     return lines
 
 
+def _nats(topology: Topology, members: list[Recorded]) -> tuple[str, ...]:
+    """A plain NAT instance by its type; a NAT behind a static ENI by the group that attaches it."""
+    groups = {interface: (group, template) for group, template, interface in t.nat_groups(topology.resources)}
+    lines = ["NAT instance"]
+    for member in members:
+        if member.id in groups:
+            group, template = groups[member.id]
+            count = t.desired_capacity(group)
+            lines.append(f"ASG of {count} x {template.inputs.get('instanceType', '')} behind static ENI, EIP")
+        else:
+            lines.append(member.inputs.get("instanceType", ""))
+    return tuple(lines)
+
+
 def _vpc_endpoints(topology: Topology, endpoints: list[Recorded]) -> tuple[str, ...]:
     return ("VPC interface endpoints", f"{len(endpoints)} services")
 
@@ -141,7 +155,7 @@ LOOKS: dict[str, Look] = {
     VPC_LINK: Look(lambda topology, links: ("API Gateway HTTP API", "VPC link"), "VPC link"),
     CONTAINER_INSTANCES: Look(_container_instances, "ECS instance"),
     DATABASE: Look(_databases, "DB subnet", "cylinder"),
-    NAT_INSTANCE: Look(_instances("NAT instance"), "NAT instance"),
+    NAT_INSTANCE: Look(_nats, "NAT instance"),
     VPC_ENDPOINTS: Look(_vpc_endpoints, "endpoint ENIs"),
     BASTION: Look(_instances("bastion"), "bastion"),
 }

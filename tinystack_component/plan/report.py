@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
+from . import topology as t
 from .cost import CostEstimate
 from .diagram import DiagramFiles
 from .reachability import Edge, format_table
@@ -73,6 +74,30 @@ def _in_order(resources: Sequence[Recorded]) -> list[Recorded]:
     return sorted(resources, key=lambda resource: (resource.type, resource.name))
 
 
+@dataclass(frozen=True)
+class NatSummary:
+    group: str
+    instances: int
+    interface: str
+    elastic_ip: Optional[str]
+    boot_log_group: Optional[str]
+
+
+def nat_summaries(resources: Sequence[Recorded]) -> list[NatSummary]:
+    """Each NAT as the recorded resources wire it: its group, the static interface it attaches, its EIP, its log."""
+    by_id = {resource.id: resource for resource in resources}
+    summaries = []
+    for group, template, interface in t.nat_groups(resources):
+        eip = t.elastic_ip_of_interface(resources, interface)
+        name = by_id[interface].name if interface in by_id else interface
+        summaries.append(
+            NatSummary(
+                group.name, t.desired_capacity(group), name, eip.name if eip else None, t.nat_boot_log_group(template)
+            )
+        )
+    return summaries
+
+
 # JSON ------------------------------------------------------------------------------------------------------------
 
 
@@ -92,6 +117,7 @@ def as_json(plan: PlanResult) -> dict[str, Any]:
             "usage": [asdict(item) for item in cost.usage],
             "unpriced": list(cost.unpriced),
         },
+        "nat": [asdict(summary) for summary in nat_summaries(plan.resources)],
         "diagram": str(plan.diagram.markdown),
     }
 
@@ -151,6 +177,19 @@ def _reachability(plan: PlanResult) -> list[str]:
     return lines + ["  " + line for line in format_table(plan.edges, width=78).splitlines()]
 
 
+def _egress(plan: PlanResult) -> list[str]:
+    summaries = nat_summaries(plan.resources)
+    if not summaries:
+        return []
+    lines = ["", "Egress (NAT instances that heal themselves)"]
+    for nat in summaries:
+        address = f", EIP {nat.elastic_ip}" if nat.elastic_ip else ", no EIP"
+        lines += _wrap(f"{nat.group}: ASG of {nat.instances} behind static ENI {nat.interface}{address}", 4, "  ")
+        if nat.boot_log_group:
+            lines += _wrap(f"boot log: CloudWatch log group {nat.boot_log_group}, one stream per instance id", 4)
+    return lines
+
+
 def _violations(plan: PlanResult) -> list[str]:
     lines = ["", f"Violations: {len(plan.violations) or 'none'}"]
     for violation in plan.violations:
@@ -197,8 +236,8 @@ def _nat_alternative(cost: CostEstimate) -> list[str]:
         return []
     saving = alternative - cost.total_usd
     return _wrap(
-        f"With one NAT gateway per AZ instead of the NAT instance: {_money(alternative)} USD/month; "
-        f"the NAT instance saves {_money(saving)} USD/month.",
+        f"With one NAT gateway per AZ instead of the NAT instances: {_money(alternative)} USD/month; "
+        f"the NAT instances save {_money(saving)} USD/month.",
         2,
     )
 
@@ -209,7 +248,8 @@ def _diagram(plan: PlanResult) -> list[str]:
 
 
 def as_text(plan: PlanResult, elapsed_seconds: float) -> str:
-    lines = _header(plan) + _resources(plan) + _reachability(plan) + _violations(plan) + _cost(plan) + _diagram(plan)
+    lines = _header(plan) + _resources(plan) + _egress(plan) + _reachability(plan) + _violations(plan)
+    lines += _cost(plan) + _diagram(plan)
     status = 1 if plan.violations else 0
     lines += ["", f"Planned offline in {elapsed_seconds:.2f} s (after imports); exit status {status}."]
     return "\n".join(lines)
