@@ -76,7 +76,8 @@ def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
     assert all(set(item) == {"name", "usd", "unit"} for item in cost["usage"])
     assert cost["total_usd"] == pytest.approx(sum(item["usd"] for item in cost["items"]))
     assert cost["nat_gateway_alternative_usd"] > cost["total_usd"]
-    assert any(item["name"] == "NAT instance tinystack-nat-instance (t4g.nano)" for item in cost["items"])
+    nat = "NAT instance tinystack-nat-asg (ASG of 1 x t4g.nano behind tinystack-nat-eni)"
+    assert dict((item["name"], item["usd"]) for item in cost["items"])[nat] == pytest.approx(3.07)
     assert plan["diagram"] == str(tmp_path / "dev.md")
     assert "```mermaid" in Path(plan["diagram"]).read_text()
     assert code == (1 if plan["violations"] else 0)

@@ -160,3 +160,18 @@ def test_price_table_shape():
     flat = [value for key, value in prices.items() if isinstance(value, float)]
     hourly = [*prices["ec2_instance_hour"].values(), *prices["rds_instance_hour"].values()]
     assert all(0 < value <= 1 for value in flat + hourly)
+
+
+def test_one_self_healing_nat_stays_under_eight_dollars(build):
+    from tinystack_component.plan.cost import estimate as estimate_stack
+
+    result = estimate_stack(build().resources)
+    items = dict(result.items)
+    hours = items["NAT instance web-nat-asg (ASG of 1 x t4g.nano behind web-nat-eni)"]
+    root_volume, elastic_ip = 8 * 0.08, 0.005 * 730
+    assert hours == pytest.approx(3.07)
+    assert hours + root_volume + elastic_ip == pytest.approx(7.36, abs=0.01)
+    assert hours + root_volume + elastic_ip <= 8
+    (launch_address,) = [item for item in result.usage if "launch-time public IPv4" in item.name]
+    assert launch_address.usd == 0.005
+    assert result.nat_gateway_alternative_usd > result.total_usd

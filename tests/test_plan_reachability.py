@@ -306,3 +306,21 @@ def test_real_stack_with_the_nat_group_opened_to_the_world(build):
     fake = Fake(stack.resources)
     fake.open_to_the_world("broken-nat-from-anywhere", stack.named("web-nat-instance-sg").id)
     assert pairs(fake)[("internet", "nat-instance")] == ("all",)
+
+
+def test_routes_to_the_static_interface_lead_through_the_nat(build):
+    from tinystack_component.plan.reachability import routes_by_table
+
+    stack = build()
+    tables = routes_by_table(stack.resources)
+    (route,) = tables[stack.named("web-app-1-rt").id]
+    assert route.target == stack.named("web-nat-eni").id
+    found = pairs_of(stack.resources)
+    assert found[("container-instances", "internet")] == ("all",)
+    # Without the Elastic IP on the interface, the NAT has no public address: no egress.
+    without_eip = [r for r in stack.resources if r.name != "web-nat-eip"]
+    assert ("container-instances", "internet") not in pairs_of(without_eip)
+
+
+def pairs_of(resources):
+    return {(edge.source, edge.target): edge.ports for edge in find_edges(resources)}
