@@ -102,3 +102,15 @@ def test_moving_from_the_single_nat_instance_keeps_address_routes_and_network(bu
 
 def test_toggling_nat_keeps_the_network_and_route_tables(build):
     assert snapshot(build(ISOLATED), NETWORK) == snapshot(build(), NETWORK)
+
+
+@pytest.mark.parametrize("database", [{}, DATABASE])
+def test_toggling_nat_high_availability_keeps_the_first_nat_network_and_data(build, database):
+    single, ha = build(database), build({**database, "nat_high_availability": True})
+    kept = (*NETWORK, *DATA)
+    assert snapshot(ha, kept) == snapshot(single, kept)
+    for name in ("web-nat-eni", "web-nat-eip"):
+        assert ha.named(name).inputs == single.named(name).inputs, name
+    for number in (1, 2, 3):  # the same routes: only their target differs, which the NATs own after creation
+        before, after = single.named(f"web-app-{number}-default-route"), ha.named(f"web-app-{number}-default-route")
+        assert before.inputs["routeTableId"] == after.inputs["routeTableId"]

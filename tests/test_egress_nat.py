@@ -164,3 +164,60 @@ def test_isolated_mode_has_no_nat(build):
     assert stack.of_type(ENI) == [] and stack.of_type(T.EIP) == []
     assert stack.maybe("web-nat-asg") is None
     assert stack.output("nat_public_ips") == [] and stack.output("nat_boot_log_group") is None
+
+
+HA = {"nat_high_availability": True}
+
+
+def test_high_availability_puts_a_nat_in_every_az(build):
+    stack = build(HA)
+    for number, suffix in ((1, "nat"), (2, "nat-2"), (3, "nat-3")):
+        public = stack.named(f"web-public-{number}")
+        eni = stack.named(f"web-{suffix}-eni")
+        assert eni.inputs["subnetId"] == public.id
+        assert eni.inputs["sourceDestCheck"] is False
+        assert stack.named(f"web-{suffix}-eip").inputs["networkInterface"] == eni.id
+        group = stack.named(f"web-{suffix}-asg")
+        assert group.inputs["vpcZoneIdentifiers"] == [public.id]
+        template = stack.named(f"web-{suffix}-launch-template")
+        assert group.inputs["launchTemplate"]["id"] == template.id
+        assert template.inputs["tags"]["TinyStackNatInterface"] == eni.id
+        route = stack.named(f"web-app-{number}-default-route")
+        assert route.inputs["networkInterfaceId"] == eni.id, "each AZ's app routes go to its own AZ's NAT"
+    assert len(stack.of_type(ENI)) == 3 and len(stack.of_type(T.EIP)) == 3
+    assert len(stack.output("nat_public_ips")) == 3
+
+
+def test_the_nats_own_the_default_routes_after_creation(build):
+    for args in ({}, HA):
+        for number in (1, 2, 3):
+            route = build(args).named(f"web-app-{number}-default-route")
+            assert route.options["ignore_changes"] == ["networkInterfaceId"]
+
+
+def test_each_watchdog_knows_its_peers_and_which_routes_it_owns(build):
+    stack = build(HA)
+    addresses = [stack.named(f"web-{s}-eni").outputs["privateIp"] for s in ("nat", "nat-2", "nat-3")]
+    tables = [stack.named(f"web-app-{n}-rt").id for n in (1, 2, 3)]
+    script = base64.b64decode(stack.named("web-nat-2-launch-template").inputs["userData"]).decode()
+    assert 'NAT_INDEX="2"' in script
+    assert f'NAT_PEERS="1:{addresses[0]} 2:{addresses[1]} 3:{addresses[2]}"' in script
+    assert f'NAT_ROUTES="{tables[0]}:1 {tables[1]}:2 {tables[2]}:3"' in script
+    single = base64.b64decode(build().named("web-nat-launch-template").inputs["userData"]).decode()
+    assert f'NAT_ROUTES="{tables[0]}:1 {tables[1]}:1 {tables[2]}:1"' in single
+
+
+def test_ha_iam_replaces_routes_only_in_the_app_route_tables(build):
+    stack = build(HA)
+    statements = _statements(stack)
+    assert statements["OwnTheAppDefaultRoutes"]["Action"] == "ec2:ReplaceRoute"
+    assert statements["OwnTheAppDefaultRoutes"]["Resource"] == [
+        stack.named(f"web-app-{n}-rt").outputs["arn"] for n in (1, 2, 3)
+    ]
+    assert set(statements["MoveTheStaticInterfaces"]["Resource"]) == {
+        stack.named(f"web-{s}-eni").outputs["arn"] for s in ("nat", "nat-2", "nat-3")
+    }
+    assert set(statements["MarkUnhealthy"]["Resource"]) == {
+        stack.named(f"web-{s}-asg").outputs["arn"] for s in ("nat", "nat-2", "nat-3")
+    }
+    assert "ec2:DescribeRouteTables" in statements["ReadInterfacesAndRoutes"]["Action"]

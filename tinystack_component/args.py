@@ -102,6 +102,8 @@ class TinyStackArgs(TypedDict, total=False):
     """Two or three distinct Availability Zones. Default: the first three available zones of the region."""
     nat_instance_type: str
     """EC2 instance type of the NAT instance. Default: t4g.nano."""
+    nat_high_availability: bool
+    """With nat: one NAT per Availability Zone, each taking over a failed one's AZ in seconds. Default: false."""
     instance_type: str
     """EC2 instance type of the ECS container instances. Default: t3.small."""
     instance_count: int
@@ -208,6 +210,7 @@ class Settings:
     vpc_cidr: str
     availability_zones: Optional[tuple[str, ...]]
     nat_instance_type: str
+    nat_high_availability: bool
     instance_type: str
     instance_count: int
     max_count: int
@@ -599,6 +602,7 @@ def validate(args: Optional[Mapping[str, Any]]) -> Settings:
         nat_instance_type=_str(
             values, "nat_instance_type", "t4g.nano", INSTANCE_TYPE, "an EC2 instance type such as t4g.nano"
         ),
+        nat_high_availability=_bool(values, "nat_high_availability", False),
         instance_type=instance_type,
         instance_count=instance_count,
         max_count=max_count,

@@ -56,6 +56,7 @@ CONFIG_KEYS: dict[str, ConfigKey] = {
         ConfigKey("vpc_cidr", "string"),
         ConfigKey("availability_zones", "array", unset=[]),
         ConfigKey("nat_instance_type", "string"),
+        ConfigKey("nat_high_availability", "boolean"),
         ConfigKey("instance_type", "string"),
         ConfigKey("instance_count", "integer"),
         ConfigKey("max_count", "integer", unset=0),

@@ -24,8 +24,8 @@ from .bastion import Bastion, build_bastion
 from .compute import build_cluster
 from .context import StackContext
 from .database import Database, build_database
-from .egress.endpoints import build_vpc_endpoints
-from .egress.nat import NatEgress, build_nat_egress
+from .egress import build_egress
+from .egress.nat import NatEgress
 from .image import build_image
 from .network import Network, build_network
 from .security import SecurityGroups, build_security_groups
@@ -83,9 +83,7 @@ class TinyStack(pulumi.ComponentResource):
 
         network = build_network(ctx, settings, zones, region)
         groups = build_security_groups(ctx, network, settings)
-        nat = build_nat_egress(ctx, network, groups, settings.nat_instance_type) if settings.nat else None
-        if not settings.nat:
-            build_vpc_endpoints(ctx, network, groups)
+        nat = build_egress(ctx, settings, network, groups)
         cluster = build_cluster(ctx, settings, network, groups)
         exposure = self._front_end(ctx, settings, network, groups)
         database = build_database(ctx, settings.database, network, groups) if settings.database else None

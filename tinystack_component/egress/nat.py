@@ -63,7 +63,10 @@ def _suffix(index: int, what: str) -> str:
     return f"nat-{what}" if index == 0 else f"nat-{index + 1}-{what}"
 
 
-def build_nat_egress(ctx: StackContext, network: Network, groups: SecurityGroups, instance_type: str) -> NatEgress:
+def build_nat_egress(
+    ctx: StackContext, network: Network, groups: SecurityGroups, instance_type: str, high_availability: bool
+) -> NatEgress:
+    """One NAT (in AZ 1) for every app subnet, or one per AZ, each app route table pointing at its own AZ's NAT."""
     assert groups.nat_instance is not None
     boot_log = aws.cloudwatch.LogGroup(
         ctx.child("nat-boot-log"),
@@ -72,22 +75,46 @@ def build_nat_egress(ctx: StackContext, network: Network, groups: SecurityGroups
         opts=ctx.opts(),
     )
     profile = instance_profile(ctx, "nat-instance", [SSM_MANAGED_INSTANCE_CORE])
-    interfaces = [_static_interface(ctx, network, groups, index) for index in range(1)]
+    count = len(network.zones) if high_availability else 1
+    interfaces = [_static_interface(ctx, network, groups, index) for index in range(count)]
+    # Which NAT owns each app route table's default route: its own AZ's, or the single one.
+    owners = [index if high_availability else 0 for index in range(len(network.app_route_tables))]
+    peers = _peers(interfaces, network, owners)
     nats = [
-        _nat(ctx, network, groups, index, interface, instance_type, profile, boot_log)
+        _nat(ctx, network, groups, index, interface, instance_type, profile, boot_log, peers)
         for index, interface in enumerate(interfaces)
     ]
-    _nat_policy(ctx, profile, nats, boot_log)
-    for number, table in enumerate(network.app_route_tables, start=1):
-        # The static interface, never an instance: a replacement changes no route.
+    _nat_policy(ctx, profile, nats, boot_log, network.app_route_tables)
+    for number, (table, owner) in enumerate(zip(network.app_route_tables, owners, strict=True), start=1):
+        # The static interface, never an instance: a replacement changes no route. The NATs own the target once
+        # the route exists: a surviving NAT repoints it when the owner dies and the owner takes it back when it
+        # boots, so Pulumi must neither flip it back (a `pulumi up --refresh` during a takeover) nor diff it.
         aws.ec2.Route(
             ctx.child(f"app-{number}-default-route"),
             route_table_id=table.id,
             destination_cidr_block="0.0.0.0/0",
-            network_interface_id=nats[0].network_interface.id,
-            opts=ctx.opts(),
+            network_interface_id=interfaces[owner].id,
+            opts=ctx.opts(ignore_changes=["networkInterfaceId"]),
         )
     return NatEgress(nats, boot_log)
+
+
+def _peers(
+    interfaces: list[aws.ec2.NetworkInterface], network: Network, owners: list[int]
+) -> pulumi.Output[dict[str, str]]:
+    """What every NAT's watchdog knows: each NAT's static address (NAT_PEERS) and which NAT owns which route table
+    (NAT_ROUTES), as `index:value` words with 1-based indexes."""
+    return pulumi.Output.all(
+        addresses=[interface.private_ip for interface in interfaces],
+        tables=[table.id for table in network.app_route_tables],
+    ).apply(
+        lambda values: {
+            "NAT_PEERS": " ".join(f"{n}:{address}" for n, address in enumerate(values["addresses"], start=1)),
+            "NAT_ROUTES": " ".join(
+                f"{table}:{owner + 1}" for table, owner in zip(values["tables"], owners, strict=True)
+            ),
+        }
+    )
 
 
 def _static_interface(
@@ -116,6 +143,7 @@ def _nat(
     instance_type: str,
     profile: aws.iam.InstanceProfile,
     boot_log: aws.cloudwatch.LogGroup,
+    peers: pulumi.Output[dict[str, str]],
 ) -> Nat:
     elastic_ip = aws.ec2.Eip(
         ctx.child(_suffix(index, "eip")),
@@ -125,7 +153,7 @@ def _nat(
         # AWS refuses the association (Gateway.NotAttached) until the VPC's internet gateway is attached and routed.
         opts=ctx.opts(depends_on=[network.internet_gateway, network.public_default_route]),
     )
-    template = _launch_template(ctx, network, groups, index, interface, instance_type, profile, boot_log)
+    template = _launch_template(ctx, network, groups, index, interface, instance_type, profile, boot_log, peers)
     group = aws.autoscaling.Group(
         ctx.child(_suffix(index, "asg")),
         vpc_zone_identifiers=[network.public_subnets[index].id],
@@ -163,12 +191,21 @@ def _launch_template(
     instance_type: str,
     profile: aws.iam.InstanceProfile,
     boot_log: aws.cloudwatch.LogGroup,
+    peers: pulumi.Output[dict[str, str]],
 ) -> aws.ec2.LaunchTemplate:
     assert groups.nat_instance is not None
     suffix = _suffix(index, "launch-template")
     instance_tags = ctx.tags(_suffix(index, "instance"))
-    script = pulumi.Output.all(interface.id, boot_log.name).apply(
-        lambda values: _encoded_user_data(values[0], network.vpc_cidr, values[1])
+    script = pulumi.Output.all(interface.id, boot_log.name, peers).apply(
+        lambda values: _encoded_user_data(
+            {
+                "NAT_ENI_ID": values[0],
+                "NAT_VPC_CIDR": network.vpc_cidr,
+                "NAT_LOG_GROUP": values[1],
+                "NAT_INDEX": str(index + 1),
+                **values[2],
+            }
+        )
     )
     return aws.ec2.LaunchTemplate(
         ctx.child(suffix),
@@ -205,19 +242,23 @@ def _launch_template(
     )
 
 
-def _encoded_user_data(interface_id: str, vpc_cidr: str, log_group: str) -> str:
-    script = user_data({"NAT_ENI_ID": interface_id, "NAT_VPC_CIDR": vpc_cidr, "NAT_LOG_GROUP": log_group})
-    return base64.b64encode(script.encode()).decode()
+def _encoded_user_data(config: dict[str, str]) -> str:
+    return base64.b64encode(user_data(config).encode()).decode()
 
 
 def _nat_policy(
-    ctx: StackContext, profile: aws.iam.InstanceProfile, nats: list[Nat], boot_log: aws.cloudwatch.LogGroup
+    ctx: StackContext,
+    profile: aws.iam.InstanceProfile,
+    nats: list[Nat],
+    boot_log: aws.cloudwatch.LogGroup,
+    route_tables: list[aws.ec2.RouteTable],
 ) -> aws.iam.RolePolicy:
     identity = aws.get_caller_identity_output(opts=ctx.invoke_output_opts())
     region = aws.get_region_output(opts=ctx.invoke_output_opts())
     policy = pulumi.Output.all(
         interfaces=[nat.network_interface.arn for nat in nats],
         groups=[nat.auto_scaling_group.arn for nat in nats],
+        route_tables=[table.arn for table in route_tables],
         log_group=boot_log.arn,
         profile=profile.arn,
         account=identity.account_id,
@@ -232,6 +273,7 @@ def nat_policy_document(
     stack_name: str,
     interfaces: list[str],
     groups: list[str],
+    route_tables: list[str],
     log_group: str,
     profile: str,
     account: str,
@@ -264,10 +306,17 @@ def nat_policy_document(
                 "Condition": {"StringEquals": {f"aws:ResourceTag/{NAT_PRIMARY_TAG}": stack_name}},
             },
             {
-                # Describe calls support no resource-level permissions; they only read.
-                "Sid": "ReadInterfaces",
+                # The watchdog repoints an app route table's default route: its own AZ's at boot, a dead NAT's AZ's.
+                "Sid": "OwnTheAppDefaultRoutes",
                 "Effect": "Allow",
-                "Action": "ec2:DescribeNetworkInterfaces",
+                "Action": "ec2:ReplaceRoute",
+                "Resource": route_tables,
+            },
+            {
+                # Describe calls support no resource-level permissions; they only read.
+                "Sid": "ReadInterfacesAndRoutes",
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables"],
                 "Resource": "*",
             },
             {"Sid": "MarkUnhealthy", "Effect": "Allow", "Action": "autoscaling:SetInstanceHealth", "Resource": groups},

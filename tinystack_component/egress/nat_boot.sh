@@ -13,17 +13,24 @@
 # uses nft). iptables is used when nft is absent. With neither, it installs nftables with dnf only once egress
 # through the static interface works, and fails loudly when that fails.
 #
+# With a NAT per AZ, `watchdog` (a systemd service the boot writes) probes the other NATs' static addresses; a peer
+# silent for NAT_TAKEOVER_AFTER seconds loses its AZ's default route to the lowest-numbered NAT still alive, and every
+# NAT keeps (or takes back) its own AZ's route. A NAT that cannot reach the EC2 API (its own egress) changes nothing.
+#
 # Environment overrides, all optional (the tests use them; on EC2 the defaults apply): TINYSTACK_ROOT (prefix for
-# every file written), TINYSTACK_IMDS_URL, NAT_ATTACH_TIMEOUT, NAT_WAIT_TIMEOUT, NAT_POLL_INTERVAL (seconds).
+# every file written), TINYSTACK_IMDS_URL, NAT_ATTACH_TIMEOUT, NAT_WAIT_TIMEOUT, NAT_POLL_INTERVAL,
+# NAT_TAKEOVER_AFTER, NAT_WATCH_INTERVAL (seconds).
 set -euo pipefail
 # @config@
-: "${NAT_ENI_ID:?}" "${NAT_VPC_CIDR:?}" "${NAT_LOG_GROUP:?}"
+: "${NAT_ENI_ID:?}" "${NAT_VPC_CIDR:?}" "${NAT_LOG_GROUP:?}" "${NAT_INDEX:=1}" "${NAT_PEERS:=}" "${NAT_ROUTES:=}"
 
 ROOT="${TINYSTACK_ROOT:-}"
 IMDS="${TINYSTACK_IMDS_URL:-http://169.254.169.254}"
 ATTACH_TIMEOUT="${NAT_ATTACH_TIMEOUT:-300}"
 WAIT_TIMEOUT="${NAT_WAIT_TIMEOUT:-120}"
 POLL="${NAT_POLL_INTERVAL:-2}"
+TAKEOVER_AFTER="${NAT_TAKEOVER_AFTER:-6}"
+WATCH_INTERVAL="${NAT_WATCH_INTERVAL:-2}"
 STATE="$ROOT/etc/tinystack-nat"
 LOG="$ROOT/var/log/tinystack-nat.log"
 INSTALLED="$ROOT/usr/local/sbin/tinystack-nat"
@@ -186,8 +193,8 @@ route_out_static_interface() {
 persist() {
   mkdir -p "${INSTALLED%/*}"
   install -m 0755 "$0" "$INSTALLED"
-  printf 'INSTANCE_ID=%s\nSTATIC_MAC=%s\nGATEWAY=%s\nTOOL=%s\n' "$INSTANCE_ID" "$STATIC_MAC" "$GATEWAY" "$TOOL" \
-    >"$STATE/nat.env"
+  printf 'INSTANCE_ID=%s\nAWS_DEFAULT_REGION=%s\nSTATIC_MAC=%s\nGATEWAY=%s\nTOOL=%s\n' "$INSTANCE_ID" \
+    "$AWS_DEFAULT_REGION" "$STATIC_MAC" "$GATEWAY" "$TOOL" >"$STATE/nat.env"
   mkdir -p "${UNIT%/*}"
   cat >"$UNIT" <<'EOF'
 [Unit]
@@ -203,8 +210,22 @@ ExecStart=/usr/local/sbin/tinystack-nat restore
 [Install]
 WantedBy=multi-user.target
 EOF
+  cat >"${UNIT%/*}/tinystack-nat-watchdog.service" <<'EOF'
+[Unit]
+Description=TinyStack NAT watchdog: keeps this AZ's default route, takes over a dead NAT's AZ
+After=tinystack-nat.service
+
+[Service]
+ExecStart=/usr/local/sbin/tinystack-nat watchdog
+Restart=always
+RestartSec=2
+
+[Install]
+WantedBy=multi-user.target
+EOF
   systemctl daemon-reload
   systemctl enable tinystack-nat.service
+  systemctl enable --now tinystack-nat-watchdog.service
 }
 
 # The address AWS gave the primary interface at launch is only for the API calls above: egress now leaves through
@@ -276,9 +297,60 @@ restore() {
   log "NAT restored after a reboot: out of $EGRESS_IF"
 }
 
+# The default route of each app route table, as "<table> <target interface>" lines.
+default_routes() {
+  local tables=() entry
+  for entry in $NAT_ROUTES; do tables+=("${entry%%:*}"); done
+  aws ec2 describe-route-tables --route-table-ids "${tables[@]}" --output text \
+    --query 'RouteTables[].[RouteTableId, Routes[?DestinationCidrBlock==`0.0.0.0/0`].NetworkInterfaceId | [0]]'
+}
+
+watchdog() {
+  step="watching the other NATs"
+  # shellcheck disable=SC1091
+  . "$STATE/nat.env"
+  export AWS_DEFAULT_REGION
+  local -A last_seen=() target=()
+  local entry index address table owner alive lowest wanted routes
+  for entry in $NAT_PEERS; do last_seen[${entry%%:*}]=$SECONDS; done
+  log "watchdog of NAT $NAT_INDEX: peers $NAT_PEERS; routes $NAT_ROUTES"
+  while true; do
+    for entry in $NAT_PEERS; do
+      index=${entry%%:*} address=${entry#*:}
+      [ "$index" = "$NAT_INDEX" ] && continue
+      ping -c 1 -W 1 "$address" >/dev/null 2>&1 && last_seen[$index]=$SECONDS
+    done
+    alive=" $NAT_INDEX " lowest=$NAT_INDEX
+    for index in "${!last_seen[@]}"; do
+      if [ "$index" = "$NAT_INDEX" ] || [ $((SECONDS - last_seen[$index])) -lt "$TAKEOVER_AFTER" ]; then
+        alive+="$index "
+        [ "$index" -lt "$lowest" ] && lowest=$index
+      fi
+    done
+    # The API call is also the test of this NAT's own egress: without it, it takes nothing over.
+    if routes=$(default_routes 2>/dev/null); then
+      target=()
+      while read -r table wanted; do target[$table]=$wanted; done <<<"$routes"
+      for entry in $NAT_ROUTES; do
+        table=${entry%%:*} owner=${entry#*:}
+        [[ "$alive" == *" $owner "* ]] || owner=$lowest
+        if [ "$owner" = "$NAT_INDEX" ] && [ "${target[$table]:-}" != "$NAT_ENI_ID" ]; then
+          aws ec2 replace-route --route-table-id "$table" --destination-cidr-block 0.0.0.0/0 \
+            --network-interface-id "$NAT_ENI_ID" &&
+            log "took the default route of $table (was ${target[$table]:-none}; alive:$alive)"
+        fi
+      done
+    else
+      log "cannot reach the EC2 API: taking nothing over"
+    fi
+    sleep "$WATCH_INTERVAL"
+  done
+}
+
 MODE="${1:-boot}"
 case "$MODE" in
   boot) boot ;;
   restore) restore ;;
-  *) echo "usage: $0 [boot|restore]" >&2; exit 2 ;;
+  watchdog) watchdog ;;
+  *) echo "usage: $0 [boot|restore|watchdog]" >&2; exit 2 ;;
 esac
