@@ -48,7 +48,21 @@ def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
     code, out, _ = run(capsys, "--stack", "dev", "--json", "--out", str(tmp_path))
     assert time.perf_counter() - started < 3
     plan = json.loads(out)
-    assert set(plan) == {"resources", "reachability", "violations", "monthly_cost", "nat", "diagram"}
+    assert set(plan) == {
+        "resources",
+        "reachability",
+        "violations",
+        "monthly_cost",
+        "nat",
+        "failure_analysis",
+        "diagram",
+    }
+    assert plan["failure_analysis"][0] == {
+        "lost_zone": "us-east-1a",
+        "serving": True,
+        "egress": {"us-east-1b": False, "us-east-1c": False},
+        "database": False,
+    }
     assert plan["nat"] == [
         {
             "group": "tinystack-nat-asg",

@@ -120,6 +120,14 @@ class _Estimator:
             )
             asked = [nic.get("associatePublicIpAddress") for nic in template.inputs.get("networkInterfaces") or []]
             launch_addresses += count * any(t.truthy(value) for value in asked)
+        if len(t.nat_groups(self.resources)) > 1:
+            self.usage.append(
+                UsageItem(
+                    "Cross-AZ data while a NAT carries another AZ's egress (after a takeover)",
+                    2 * self.prices["cross_az_gb"],
+                    f"per GB ({self.prices['cross_az_gb']} each way)",
+                )
+            )
         if launch_addresses:
             self.usage.append(
                 UsageItem(

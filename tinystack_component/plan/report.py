@@ -2,12 +2,13 @@
 
 import textwrap
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
 from . import topology as t
 from .cost import CostEstimate
 from .diagram import DiagramFiles
+from .failure import ZoneLoss
 from .reachability import Edge, format_table
 from .recording import Recorded
 from .violations import Violation
@@ -49,6 +50,7 @@ class PlanResult:
     violations: list[Violation]
     cost: CostEstimate
     diagram: DiagramFiles
+    failure_analysis: list[ZoneLoss] = field(default_factory=list)
 
 
 def tier_of(resource: Recorded) -> str:
@@ -118,6 +120,7 @@ def as_json(plan: PlanResult) -> dict[str, Any]:
             "unpriced": list(cost.unpriced),
         },
         "nat": [asdict(summary) for summary in nat_summaries(plan.resources)],
+        "failure_analysis": [asdict(loss) for loss in plan.failure_analysis],
         "diagram": str(plan.diagram.markdown),
     }
 
@@ -190,6 +193,25 @@ def _egress(plan: PlanResult) -> list[str]:
     return lines
 
 
+def _yes(value: Optional[bool]) -> str:
+    return "-" if value is None else ("yes" if value else "NO")
+
+
+def _failures(plan: PlanResult) -> list[str]:
+    if not plan.failure_analysis:
+        return []
+    lines = ["", "Losing one AZ (from subnets, routes, NAT groups and the DB's Multi-AZ flag)"]
+    lines.append(f"  {'lost zone':<16}{'front end':<11}{'database':<10}egress of the other AZs")
+    for loss in plan.failure_analysis:
+        egress = ", ".join(f"{zone} {_yes(ok)}" for zone, ok in loss.egress.items()) or "-"
+        lines.append(f"  {loss.lost_zone:<16}{_yes(loss.serving):<11}{_yes(loss.database):<10}{egress}")
+    if any(not all(loss.egress.values()) for loss in plan.failure_analysis if loss.egress):
+        lines += _wrap(
+            "Egress NO: that AZ's NAT is in the lost AZ and no other NAT takes over (natHighAvailability).", 2
+        )
+    return lines
+
+
 def _violations(plan: PlanResult) -> list[str]:
     lines = ["", f"Violations: {len(plan.violations) or 'none'}"]
     for violation in plan.violations:
@@ -248,7 +270,7 @@ def _diagram(plan: PlanResult) -> list[str]:
 
 
 def as_text(plan: PlanResult, elapsed_seconds: float) -> str:
-    lines = _header(plan) + _resources(plan) + _egress(plan) + _reachability(plan) + _violations(plan)
+    lines = _header(plan) + _resources(plan) + _egress(plan) + _failures(plan) + _reachability(plan) + _violations(plan)
     lines += _cost(plan) + _diagram(plan)
     status = 1 if plan.violations else 0
     lines += ["", f"Planned offline in {elapsed_seconds:.2f} s (after imports); exit status {status}."]
