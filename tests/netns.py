@@ -38,7 +38,7 @@ API_PORT, TCP_PORT, UDP_PORT = 5000, 8080, 8081
 IMDS_ADDRESS = "169.254.169.254"
 CLONE_NEWNET = 0x40000000
 VENV_BIN = Path(sys.executable).parent
-TOOLS = ("ip", "sysctl", "nft", "iptables", "iptables-restore", "iptables-save")
+TOOLS = ("ip", "sysctl", "nft", "iptables", "iptables-restore", "iptables-save", "ping")
 
 
 def sh(*args: str, check: bool = True) -> str:
@@ -56,9 +56,9 @@ def missing_prerequisites() -> Optional[str]:
     """Why the namespace tests cannot run here, or None."""
     if os.geteuid() != 0:
         return "needs root (ip netns): run `sudo make test-netns`"
-    for tool in ("ip", "nft"):
+    for tool in ("ip", "nft", "ping"):
         if shutil.which(tool) is None:
-            return f"needs {tool}: apt-get install -y iproute2 nftables iptables"
+            return f"needs {tool}: apt-get install -y iproute2 nftables iptables iputils-ping"
     return None
 
 
@@ -167,6 +167,8 @@ class Vpc:
     cleanups: list[Callable[[], None]] = field(default_factory=list)
     public_addresses: dict[str, str] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    route_history: list[tuple[float, str, str]] = field(default_factory=list)
+    _booted: int = 0
     enis: dict[str, Eni] = field(default_factory=dict)
     instances: dict[str, Instance] = field(default_factory=dict)
     namespaces: list[str] = field(default_factory=list)
@@ -253,7 +255,9 @@ class Vpc:
         """The OS of a freshly launched instance: its namespace, primary interface (DHCP) and IMDS."""
         described = self.ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
         primary = next(n for n in described["NetworkInterfaces"] if n["Attachment"]["DeviceIndex"] == 0)
-        number = len(self.instances) + 1
+        with self.lock:
+            self._booted += 1
+            number = self._booted
         ns = self.add_ns(f"{PREFIX}i{number}")
         cidr = self._public_cidr_of(primary["PrivateIpAddress"])
         gateway, prefix = _hosts(cidr, 1), cidr.split("/")[1]
@@ -278,6 +282,22 @@ class Vpc:
         with self.lock:
             self.instances[instance_id] = instance
         return instance
+
+    def start_unit(self, instance: Instance, unit: str, env: Optional[dict] = None) -> subprocess.Popen[str]:
+        """What systemd would do with a unit the boot script enabled: run its ExecStart, in the background."""
+        text = (instance.root / "etc/systemd/system" / unit).read_text()
+        (command,) = [line.split("=", 1)[1] for line in text.splitlines() if line.startswith("ExecStart=")]
+        program, *args = command.split()
+        output = (instance.root / f"{unit}.out").open("w")
+        process = subprocess.Popen(
+            ["ip", "netns", "exec", instance.ns, "bash", f"{instance.root}{program}", *args],
+            env=self.script_env(instance, None, env),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.processes.append(process)
+        return process
 
     def run_script(
         self, instance: Instance, script: str, *args: str, path: Optional[str] = None, env: Optional[dict] = None
@@ -392,6 +412,7 @@ class Vpc:
             if self._applied.get(key) != wanted:
                 in_ns(ROUTER, "ip", "route", "replace", *wanted, "table", str(100 + number))
                 self._applied[key] = wanted
+                self.route_history.append((time.monotonic(), table_id, eni.id if eni else "blackhole"))
 
     def public(self, moto_address: str) -> str:
         """moto hands out public addresses in 127/8, which Linux never routes off loopback: each gets a stand-in."""

@@ -9,13 +9,17 @@ which follows moto. Two gaps of moto are filled in: it lets an attached interfac
 the test makes moto refuse too), and it ignores a launch template's AssociatePublicIpAddress for group instances
 (the public subnets map public IPs on launch here instead).
 
-Needs root and nftables; outside CI it skips with the reason, with CI=true it fails instead.
+The last test turns the VPC into a NAT per AZ (issue 10): three NATs with their watchdogs, NAT 1's namespace killed,
+the time AZ 1's app host goes without egress until NAT 2 carries it, and NAT 1's replacement taking its route back.
+
+Needs root, nftables and ping; outside CI it skips with the reason, with CI=true it fails instead.
 Run it alone with `sudo make test-netns`.
 """
 
 from __future__ import annotations
 
 import base64
+import itertools
 import logging
 import os
 import subprocess
@@ -207,6 +211,7 @@ def _build(vpc: netns.Vpc) -> None:
     vpc.public_cidrs = [slot.public_cidr for slot in network["slots"]]
     vpc.app_cidrs = [slot.app_cidr for slot in network["slots"]]
     vpc.app_tables = network["tables"]
+    vpc.network = network
     vpc.build()
     _serve_api_on_the_internet(vpc)
     vpc.start_internet_services()
@@ -341,3 +346,99 @@ def test_each_planted_failure_marks_the_instance_unhealthy_and_exits_non_zero(vp
     # The static interface of the working NAT was never touched.
     if hasattr(vpc, "second"):
         assert attached_to(vpc, vpc.static_eni) == vpc.second.id
+
+
+# --- a NAT per AZ: takeover and return ----------------------------------------------------------------------------
+
+WATCH = {"NAT_TAKEOVER_AFTER": os.environ.get("NAT_TEST_TAKEOVER_AFTER", "2"), "NAT_WATCH_INTERVAL": "1"}
+
+
+def _route_target(vpc: netns.Vpc, table: str) -> str:
+    (described,) = vpc.ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"]
+    default = next(r for r in described["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0")
+    return default.get("NetworkInterfaceId", "")
+
+
+def _ha_nats(vpc: netns.Vpc) -> list[dict[str, Any]]:
+    """NAT 2 and 3 next to NAT 1's interface, each with an Elastic IP, its group and its AZ's route."""
+    ec2, network = vpc.ec2, vpc.network
+    nats = [{"eni": vpc.static_eni, "subnet": network["public"][0]["SubnetId"]}]
+    for number in (2, 3):
+        subnet = network["public"][number - 1]["SubnetId"]
+        eni = _static_eni(ec2, subnet, network["group"])
+        address = ec2.allocate_address(Domain="vpc")
+        ec2.associate_address(AllocationId=address["AllocationId"], NetworkInterfaceId=eni["NetworkInterfaceId"])
+        vpc.add_static_eni(eni)
+        ec2.replace_route(
+            RouteTableId=network["tables"][number - 1],
+            DestinationCidrBlock="0.0.0.0/0",
+            NetworkInterfaceId=eni["NetworkInterfaceId"],
+        )
+        nats.append({"eni": eni["NetworkInterfaceId"], "subnet": subnet, "address": vpc.public(address["PublicIp"])})
+    nats[0]["address"] = vpc.elastic_ip
+    ips = [vpc.enis[nat["eni"]].private_ip for nat in nats]
+    peers = " ".join(f"{n}:{ip}" for n, ip in enumerate(ips, start=1))
+    routes = " ".join(f"{table}:{n}" for n, table in enumerate(network["tables"], start=1))
+    for number, nat in enumerate(nats, start=1):
+        config = {"NAT_ENI_ID": nat["eni"], "NAT_VPC_CIDR": VPC_CIDR, "NAT_LOG_GROUP": LOG_GROUP}
+        nat["script"] = user_data({**config, "NAT_INDEX": str(number), "NAT_PEERS": peers, "NAT_ROUTES": routes})
+        nat["group"] = _nat_group(
+            {"ec2": ec2, "autoscaling": vpc.autoscaling}, f"ha-{number}", nat["subnet"], network["group"], nat["script"]
+        )
+    return nats
+
+
+def _boot_ha(vpc: netns.Vpc, nat: dict[str, Any]) -> netns.Instance:
+    instance = launch(vpc, nat["group"])
+    status, output = finish(vpc.run_script(instance, nat["script"]))
+    assert status == 0, output
+    vpc.start_unit(instance, "tinystack-nat-watchdog.service", WATCH)
+    nat["instance"] = instance
+    return instance
+
+
+def test_a_surviving_nat_takes_over_a_dead_nats_az_and_gives_it_back(vpc):
+    nats = _ha_nats(vpc)
+    tables = vpc.network["tables"]
+    _boot_ha(vpc, nats[0])  # takes NAT 1's interface over from the single NAT of the tests above
+    if hasattr(vpc, "second"):
+        vpc.kill(vpc.second)
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda nat: _boot_ha(vpc, nat), nats[1:]))
+    for number, nat in enumerate(nats, start=1):
+        assert netns.wait_until(lambda nat=nat, n=number: netns.probe(f"nat-app{n}", "tcp") == nat["address"], 10)
+        assert _route_target(vpc, tables[number - 1]) == nat["eni"]
+    addresses = {nat["address"] for nat in nats}
+
+    prober = netns.start_prober("nat-app1", PROBE_INTERVAL)
+    vpc.processes.append(prober)
+    time.sleep(0.5)
+    killed_at = time.monotonic()
+    vpc.kill(nats[0]["instance"])  # the AZ is gone: every process, the links down
+    taken = netns.wait_until(lambda: _route_target(vpc, tables[0]) == nats[1]["eni"], 30, interval=0.1)
+    took = time.monotonic() - killed_at
+    assert taken, f"no takeover within 30 s: {_route_target(vpc, tables[0])}"
+    assert netns.wait_until(lambda: netns.probe("nat-app1", "tcp", timeout=0.3) == nats[1]["address"], 5)
+    time.sleep(0.3)
+    prober.kill()
+    lines = prober.communicate()[0].splitlines()
+    seen = [line for line in lines if line.split()[-1] in addresses]
+    gap = max(later - earlier for earlier, later in itertools.pairwise(float(line.split()[0]) for line in seen))
+    print(f"\nNAT takeover: AZ 1's route moved to NAT 2 {took:.2f} s after NAT 1 died; egress gap {gap:.2f} s")
+    assert gap < 30 and took < 30
+    after_kill = [(at, table, eni) for at, table, eni in vpc.route_history if at > killed_at and table == tables[0]]
+    assert [eni for _, _, eni in after_kill] == [nats[1]["eni"]], "one move, to the lowest surviving NAT, no flapping"
+
+    # A replacement in AZ 1 boots, takes the interface from the dead instance, and its route back.
+    returned_at = time.monotonic()
+    _boot_ha(vpc, nats[0])
+    assert netns.wait_until(lambda: _route_target(vpc, tables[0]) == nats[0]["eni"], 30, interval=0.1)
+    back = time.monotonic() - returned_at
+    assert netns.wait_until(lambda: netns.probe("nat-app1", "tcp", timeout=0.3) == nats[0]["address"], 5)
+    time.sleep(2)  # the survivors leave it alone
+    assert _route_target(vpc, tables[0]) == nats[0]["eni"]
+    returned = [eni for at, table, eni in vpc.route_history if at > returned_at and table == tables[0]]
+    assert returned == [nats[0]["eni"]], returned
+    print(f"NAT 1's replacement took AZ 1's route back {back:.2f} s after it launched (boot included)")
+    for number in (2, 3):
+        assert _route_target(vpc, tables[number - 1]) == nats[number - 1]["eni"]
