@@ -220,7 +220,7 @@ class Vpc:
         self.processes.append(process)
         assert process.stdout is not None and process.stdout.readline().strip() == "ready"
         # Which addresses ICMP echo requests reach the internet host from (it answers them itself).
-        _nft(
+        nft_ruleset(
             INTERNET,
             "table ip seen {\n set icmp_sources { type ipv4_addr; flags dynamic; }\n"
             " chain input { type filter hook input priority 0; policy accept;\n"
@@ -437,7 +437,7 @@ class Vpc:
         dnat = ", ".join(f"{public} : {private}" for private, public in sorted(mapping.items()))
         mapped = ", ".join(sorted(mapping))
         elements = bool(mapping)
-        _nft(
+        nft_ruleset(
             GATEWAY,
             "table ip igw\ndelete table ip igw\n"
             "table ip igw {\n"
@@ -517,7 +517,7 @@ def _link_exists(ns: str, name: str) -> bool:
     return subprocess.run(["ip", "-n", ns, "link", "show", name], capture_output=True).returncode == 0
 
 
-def _nft(ns: str, ruleset: str) -> None:
+def nft_ruleset(ns: str, ruleset: str) -> None:
     result = subprocess.run(
         ["ip", "netns", "exec", ns, "nft", "-f", "-"], input=ruleset, capture_output=True, text=True
     )

@@ -442,3 +442,30 @@ def test_a_surviving_nat_takes_over_a_dead_nats_az_and_gives_it_back(vpc):
     print(f"NAT 1's replacement took AZ 1's route back {back:.2f} s after it launched (boot included)")
     for number in (2, 3):
         assert _route_target(vpc, tables[number - 1]) == nats[number - 1]["eni"]
+    vpc.ha_nats = nats
+
+
+def test_a_nat_without_egress_takes_nothing_over_and_hands_its_az_on(vpc):
+    nats, tables = vpc.ha_nats, vpc.network["tables"]
+    address = vpc.enis[nats[1]["eni"]].private_ip
+    # NAT 2 loses its egress: the internet gateway drops its traffic (its peers still reach it inside the VPC).
+    netns.nft_ruleset(
+        netns.GATEWAY,
+        "table ip cut {\n chain forward {\n  type filter hook forward priority -10; policy accept;\n"
+        f"  ip saddr {address} drop\n  ip daddr {address} drop\n }}\n}}\n",
+    )
+    cut_at = time.monotonic()
+    try:
+        moved = netns.wait_until(lambda: _route_target(vpc, tables[1]) == nats[0]["eni"], 30, interval=0.1)
+        took = time.monotonic() - cut_at
+        assert moved, f"AZ 2's route still targets {_route_target(vpc, tables[1])}"
+        assert netns.wait_until(lambda: netns.probe("nat-app2", "tcp", timeout=0.3) == nats[0]["address"], 5)
+        changes = [(table, eni) for at, table, eni in vpc.route_history if at > cut_at]
+        assert changes == [(tables[1], nats[0]["eni"])], "NAT 2 took nothing over; NAT 3 left AZ 2 to NAT 1"
+        print(f"\nNAT 2 without egress: AZ 2's route moved to NAT 1 {took:.2f} s after the cut")
+    finally:
+        netns.in_ns(netns.GATEWAY, "nft", "delete", "table", "ip", "cut", check=False)
+    back_at = time.monotonic()
+    assert netns.wait_until(lambda: _route_target(vpc, tables[1]) == nats[1]["eni"], 30, interval=0.1)
+    print(f"NAT 2 with egress again took AZ 2's route back after {time.monotonic() - back_at:.2f} s")
+    assert netns.wait_until(lambda: netns.probe("nat-app2", "tcp", timeout=0.3) == nats[1]["address"], 5)

@@ -15,7 +15,8 @@
 #
 # With a NAT per AZ, `watchdog` (a systemd service the boot writes) probes the other NATs' static addresses; a peer
 # silent for NAT_TAKEOVER_AFTER seconds loses its AZ's default route to the lowest-numbered NAT still alive, and every
-# NAT keeps (or takes back) its own AZ's route. A NAT that cannot reach the EC2 API (its own egress) changes nothing.
+# NAT keeps (or takes back) its own AZ's route. A NAT that cannot reach the EC2 API (its own egress) changes nothing
+# and stops answering the probes, so that its own AZ goes to a NAT that has egress. Probes are ping (AL2023's iputils).
 #
 # Environment overrides, all optional (the tests use them; on EC2 the defaults apply): TINYSTACK_ROOT (prefix for
 # every file written), TINYSTACK_IMDS_URL, NAT_ATTACH_TIMEOUT, NAT_WAIT_TIMEOUT, NAT_POLL_INTERVAL,
@@ -301,15 +302,43 @@ restore() {
 default_routes() {
   local tables=() entry
   for entry in $NAT_ROUTES; do tables+=("${entry%%:*}"); done
-  aws ec2 describe-route-tables --route-table-ids "${tables[@]}" --output text \
+  aws ec2 describe-route-tables --cli-connect-timeout 2 --cli-read-timeout 5 --route-table-ids "${tables[@]}" \
+    --output text \
     --query 'RouteTables[].[RouteTableId, Routes[?DestinationCidrBlock==`0.0.0.0/0`].NetworkInterfaceId | [0]]'
+}
+
+ignore_probes() {
+  if [ "$TOOL" = nft ]; then
+    nft -f - <<'EOF'
+table ip tinystack_silent
+delete table ip tinystack_silent
+table ip tinystack_silent {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    icmp type echo-request drop
+  }
+}
+EOF
+  else
+    iptables -C INPUT -p icmp --icmp-type echo-request -j DROP 2>/dev/null ||
+      iptables -I INPUT -p icmp --icmp-type echo-request -j DROP
+  fi
+}
+
+answer_probes() {
+  if [ "$TOOL" = nft ]; then
+    nft delete table ip tinystack_silent 2>/dev/null || true
+  else
+    while iptables -D INPUT -p icmp --icmp-type echo-request -j DROP 2>/dev/null; do :; done
+  fi
 }
 
 watchdog() {
   step="watching the other NATs"
   # shellcheck disable=SC1091
   . "$STATE/nat.env"
-  export AWS_DEFAULT_REGION
+  # Short API timeouts: a NAT without egress must notice within a probe period, not after the CLI's minute.
+  export AWS_DEFAULT_REGION AWS_MAX_ATTEMPTS=2 AWS_RETRY_MODE=standard
   local -A last_seen=() target=()
   local entry index address table owner alive lowest wanted routes
   for entry in $NAT_PEERS; do last_seen[${entry%%:*}]=$SECONDS; done
@@ -327,8 +356,10 @@ watchdog() {
         [ "$index" -lt "$lowest" ] && lowest=$index
       fi
     done
-    # The API call is also the test of this NAT's own egress: without it, it takes nothing over.
+    # The API call is also the test of this NAT's own egress: without it, it takes nothing over, and it stops
+    # answering the others' probes, so that the lowest NAT that still has egress takes its AZ over.
     if routes=$(default_routes 2>/dev/null); then
+      answer_probes
       target=()
       while read -r table wanted; do target[$table]=$wanted; done <<<"$routes"
       for entry in $NAT_ROUTES; do
@@ -341,7 +372,8 @@ watchdog() {
         fi
       done
     else
-      log "cannot reach the EC2 API: taking nothing over"
+      log "cannot reach the EC2 API: taking nothing over, and going silent for the other NATs"
+      ignore_probes
     fi
     sleep "$WATCH_INTERVAL"
   done
