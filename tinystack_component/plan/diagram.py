@@ -132,17 +132,18 @@ def _instances(title: str) -> Lines:
 
 
 def _nats(topology: Topology, members: list[Recorded]) -> tuple[str, ...]:
-    """A plain NAT instance by its type; a NAT behind a static ENI by the group that attaches it."""
+    """A plain NAT instance by its type; a NAT behind a static ENI by the group that attaches it; one per AZ counted."""
     groups = {interface: (group, template) for group, template, interface in t.nat_groups(topology.resources)}
-    lines = ["NAT instance"]
+    kinds: dict[str, int] = {}
     for member in members:
         if member.id in groups:
             group, template = groups[member.id]
-            count = t.desired_capacity(group)
-            lines.append(f"ASG of {count} x {template.inputs.get('instanceType', '')} behind static ENI, EIP")
+            size, kind = t.desired_capacity(group), template.inputs.get("instanceType", "")
+            line = f"ASG of {size} x {kind} behind static ENI, EIP"
         else:
-            lines.append(member.inputs.get("instanceType", ""))
-    return tuple(lines)
+            line = member.inputs.get("instanceType", "")
+        kinds[line] = kinds.get(line, 0) + 1
+    return ("NAT instance", *(line if count == 1 else f"{count} x ({line})" for line, count in kinds.items()))
 
 
 def _vpc_endpoints(topology: Topology, endpoints: list[Recorded]) -> tuple[str, ...]:
