@@ -249,7 +249,7 @@ boot() {
 
   step="waiting for a default route"
   wait_for "$WAIT_TIMEOUT" has_default_route
-  GATEWAY=$(ip -4 route show default | awk '{print $3; exit}')
+  GATEWAY=$(ip -4 route show default | awk 'NR == 1 {print $3}')
 
   step="attaching $NAT_ENI_ID"
   wait_for "$ATTACH_TIMEOUT" attach_static_interface
