@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: plan test lint typecheck format schema provider venv clean
+.PHONY: plan test test-netns lint typecheck format schema provider venv clean
 
 venv: $(STAMP)
 
@@ -24,6 +24,10 @@ plan: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The NAT boot script run for real in network namespaces against moto (needs root, ip, nft): `sudo make test-netns`.
+test-netns: $(STAMP)
+	CI=true $(BIN)/python -m pytest -q -s tests/test_nat_netns.py
 
 # mypy's first run analyses pulumi_aws's type hints (under a minute); .mypy_cache makes later runs take a second.
 lint: $(STAMP)

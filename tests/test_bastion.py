@@ -57,11 +57,11 @@ def test_no_tunnel_without_a_database(build):
     assert build({"bastion": BASTION}).output("database_tunnel_command") is None
 
 
-def test_the_nat_instance_and_bastion_share_one_ami_lookup(build):
+def test_the_nat_and_bastion_share_one_ami_lookup(build):
     stack = build({"bastion": BASTION})
     names = [i.args["name"] for i in stack.invokes if i.token == "aws:ssm/getParameter:getParameter"]
     assert len(names) == len(set(names))
-    assert stack.named("web-bastion").inputs["ami"] == stack.named("web-nat-instance").inputs["ami"]
+    assert stack.named("web-bastion").inputs["ami"] == stack.named("web-nat-launch-template").inputs["imageId"]
 
 
 # --- the Session Manager bastion: no key, no public IP, no inbound rule ----------------------------------------------

@@ -174,3 +174,47 @@ def test_isolated_edits_keep_the_database(build, edit):
     before = build({**ISOLATED, **DATABASE})
     after = build({**ISOLATED, **DATABASE, **ISOLATED_EDITS[edit]})
     assert snapshot(after, DATA) == snapshot(before, DATA)
+
+
+# What the single NAT instance design (an aws.ec2.Instance with an EIP) registered and the self-healing NAT keeps,
+# by name and type: the Elastic IP keeps its allocation (its domain, the one input that replaces it, is unchanged),
+# the routes are updated in place (same table, same destination), the group, role and profile stay.
+KEPT_FROM_THE_SINGLE_INSTANCE_NAT = {
+    "web-nat-eip": T.EIP,
+    "web-nat-instance-sg": T.SG,
+    "web-nat-instance-role": T.ROLE,
+    "web-nat-instance-profile": T.INSTANCE_PROFILE,
+    "web-allow-vpc-to-nat-instance-all-in": T.INGRESS,
+    "web-allow-nat-instance-to-internet-all-out": T.EGRESS,
+    **{f"web-app-{number}-default-route": T.ROUTE for number in (1, 2, 3)},
+}
+
+
+def test_moving_from_the_single_nat_instance_keeps_address_routes_and_network(build):
+    stack = build(DATABASE)
+    for name, typ in KEPT_FROM_THE_SINGLE_INSTANCE_NAT.items():
+        assert stack.named(name).type == typ, name
+    assert stack.named("web-nat-eip").inputs["domain"] == "vpc"
+    for number in (1, 2, 3):
+        route = stack.named(f"web-app-{number}-default-route")
+        assert route.inputs["routeTableId"] == stack.named(f"web-app-{number}-rt").id
+        assert route.inputs["destinationCidrBlock"] == "0.0.0.0/0"
+    # The network, the route tables and the database are the same as with any other NAT setting.
+    isolated = build({**DATABASE, **ISOLATED})
+    assert snapshot(stack, (*NETWORK, *DATA)) == snapshot(isolated, (*NETWORK, *DATA))
+
+
+def test_toggling_nat_keeps_the_network_and_route_tables(build):
+    assert snapshot(build(ISOLATED), NETWORK) == snapshot(build(), NETWORK)
+
+
+@pytest.mark.parametrize("database", [{}, DATABASE])
+def test_toggling_nat_high_availability_keeps_the_first_nat_network_and_data(build, database):
+    single, ha = build(database), build({**database, "nat_high_availability": True})
+    kept = (*NETWORK, *DATA)
+    assert snapshot(ha, kept) == snapshot(single, kept)
+    for name in ("web-nat-eni", "web-nat-eip"):
+        assert ha.named(name).inputs == single.named(name).inputs, name
+    for number in (1, 2, 3):  # the same routes: only their target differs, which the NATs own after creation
+        before, after = single.named(f"web-app-{number}-default-route"), ha.named(f"web-app-{number}-default-route")
+        assert before.inputs["routeTableId"] == after.inputs["routeTableId"]

@@ -6,7 +6,7 @@ import pytest
 
 from tests.conftest import BASTION, ISOLATED, T
 from tinystack_component.args import TinyStackArgsError
-from tinystack_component.endpoints import ALWAYS, interface_endpoint_services
+from tinystack_component.egress.endpoints import ALWAYS, interface_endpoint_services
 from tinystack_component.validation import validate
 
 EU_ISOLATED = {"nat": False, "container_image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/app:1"}

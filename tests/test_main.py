@@ -33,7 +33,7 @@ def test_program_builds_one_stack_from_config_and_exports_every_output(build):
     (component,) = [r for r in recorded if r.type == "tinystack:index:TinyStack"]
     assert component.name == "tinystack"
     assert set(root.outputs) == set(TinyStack.__annotations__)
-    assert not [r for r in recorded if r.name == "tinystack-nat-instance"]
+    assert not [r for r in recorded if r.name == "tinystack-nat-asg"]
 
 
 def test_program_fails_on_a_typo_before_creating_anything(build):

@@ -48,7 +48,31 @@ def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
     code, out, _ = run(capsys, "--stack", "dev", "--json", "--out", str(tmp_path))
     assert time.perf_counter() - started < 3
     plan = json.loads(out)
-    assert set(plan) == {"resources", "reachability", "service_reachability", "violations", "monthly_cost", "diagram"}
+    assert set(plan) == {
+        "resources",
+        "reachability",
+        "service_reachability",
+        "violations",
+        "monthly_cost",
+        "nat",
+        "failure_analysis",
+        "diagram",
+    }
+    assert plan["failure_analysis"][0] == {
+        "lost_zone": "us-east-1a",
+        "serving": True,
+        "egress": {"us-east-1b": False, "us-east-1c": False},
+        "database": False,
+    }
+    assert plan["nat"] == [
+        {
+            "group": "tinystack-nat-asg",
+            "instances": 1,
+            "interface": "tinystack-nat-eni",
+            "elastic_ip": "tinystack-nat-eip",
+            "boot_log_group": "tinystack-nat-boot-log-1a2b3c4",
+        }
+    ]
     assert {"type": "aws:ec2/vpc:Vpc", "name": "tinystack-vpc", "parent": "tinystack"} in plan["resources"]
     assert all(set(row) == {"from", "to", "ports"} for row in plan["reachability"])
     assert all(set(row) == {"resource", "rule", "detail"} for row in plan["violations"])
@@ -69,7 +93,8 @@ def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
     assert all(set(item) == {"name", "usd", "unit"} for item in cost["usage"])
     assert cost["total_usd"] == pytest.approx(sum(item["usd"] for item in cost["items"]))
     assert cost["nat_gateway_alternative_usd"] > cost["total_usd"]
-    assert any(item["name"] == "NAT instance tinystack-nat-instance (t4g.nano)" for item in cost["items"])
+    nat = "NAT instance tinystack-nat-asg (ASG of 1 x t4g.nano behind tinystack-nat-eni)"
+    assert dict((item["name"], item["usd"]) for item in cost["items"])[nat] == pytest.approx(3.07)
     assert cost["interface_endpoints_usd"] == 0 and cost["ten_endpoints_in_three_azs_usd"] is None
     needed = {row["service"]: row for row in plan["service_reachability"]}
     assert set(needed) >= {"ecs", "ecs-agent", "ecs-telemetry", "logs", "secretsmanager", "public.ecr.aws"}

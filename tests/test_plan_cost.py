@@ -216,3 +216,31 @@ def test_enhanced_monitoring_is_priced_as_the_logs_it_writes():
     assert dict(every_minute.items)[name] == pytest.approx(gb * 0.6, abs=0.01)
     off = estimate([res(t.DB_INSTANCE, "web-database", monitoringInterval=0.0)], PRICES)
     assert not [name for name, _ in off.items if "enhanced" in name]
+
+
+def test_one_self_healing_nat_stays_under_eight_dollars(build):
+    from tinystack_component.plan.cost import estimate as estimate_stack
+
+    result = estimate_stack(build().resources)
+    items = dict(result.items)
+    hours = items["NAT instance web-nat-asg (ASG of 1 x t4g.nano behind web-nat-eni)"]
+    root_volume, elastic_ip = 8 * 0.08, 0.005 * 730
+    assert hours == pytest.approx(3.07)
+    assert hours + root_volume + elastic_ip == pytest.approx(7.36, abs=0.01)
+    assert hours + root_volume + elastic_ip <= 8
+    (launch_address,) = [item for item in result.usage if "launch-time public IPv4" in item.name]
+    assert launch_address.usd == 0.005
+    assert result.nat_gateway_alternative_usd > result.total_usd
+
+
+def test_a_nat_per_az_stays_under_twenty_five_dollars(build):
+    from tinystack_component.plan.cost import estimate as estimate_stack
+
+    result = estimate_stack(build({"nat_high_availability": True}).resources)
+    items = dict(result.items)
+    hours = sum(usd for name, usd in items.items() if name.startswith("NAT instance"))
+    assert hours == pytest.approx(3 * 3.07, abs=0.02)
+    fixed = hours + 3 * 8 * 0.08 + 3 * 0.005 * 730
+    assert fixed == pytest.approx(22.08, abs=0.03) and fixed <= 25
+    (cross_az,) = [item for item in result.usage if item.name.startswith("Cross-AZ data")]
+    assert cross_az.usd == pytest.approx(0.02) and cross_az.unit.startswith("per GB")

@@ -317,3 +317,21 @@ def test_an_api_with_its_execute_api_endpoint_off_is_reachable_only_through_a_cu
         if resource.type not in ("aws:apigatewayv2/domainName:DomainName", "aws:apigatewayv2/apiMapping:ApiMapping")
     ]
     assert ("internet", "api-gateway (vpc link)") not in pairs(without_domain)
+
+
+def test_routes_to_the_static_interface_lead_through_the_nat(build):
+    from tinystack_component.plan.reachability import routes_by_table
+
+    stack = build()
+    tables = routes_by_table(stack.resources)
+    (route,) = tables[stack.named("web-app-1-rt").id]
+    assert route.target == stack.named("web-nat-eni").id
+    found = pairs_of(stack.resources)
+    assert found[("container-instances", "internet")] == ("all",)
+    # Without the Elastic IP on the interface, the NAT has no public address: no egress.
+    without_eip = [r for r in stack.resources if r.name != "web-nat-eip"]
+    assert ("container-instances", "internet") not in pairs_of(without_eip)
+
+
+def pairs_of(resources):
+    return {(edge.source, edge.target): edge.ports for edge in find_edges(resources)}

@@ -332,3 +332,14 @@ def test_the_real_stack_with_a_broken_rule_is_reported(build):
     fake.open_to_the_world("broken-nat-ssh-from-anywhere", stack.named("web-nat-instance-sg").id, "tcp", 22.0)
     rules = {v.rule for v in violations(fake.resources) if v.resource == "broken-nat-ssh-from-anywhere"}
     assert rules == {FRONT_END_ONLY, SSH_FROM_ANYWHERE, SSH_ONLY_BASTION}
+
+
+def test_app_routes_must_target_an_interface_that_a_nat_group_attaches(build):
+    from tinystack_component.plan.violations import NAT_ROUTE_ATTACHED
+
+    stack = build()
+    assert violations(stack.resources) == []
+    without_group = [r for r in stack.resources if r.name != "web-nat-asg"]
+    found = [v for v in violations(without_group) if v.rule == NAT_ROUTE_ATTACHED]
+    assert sorted(v.resource for v in found) == ["web-app-1", "web-app-2", "web-app-3"]
+    assert all("web-nat-eni, which no NAT group attaches" in v.detail for v in found)

@@ -52,7 +52,7 @@ def test_network_outputs(build):
     assert stack.output("public_subnet_ids") == ["subnet-web-public-1", "subnet-web-public-2", "subnet-web-public-3"]
     assert stack.output("private_subnet_ids") == ["subnet-web-app-1", "subnet-web-app-2", "subnet-web-app-3"]
     assert stack.output("subnet_kind") == "private"
-    assert stack.output("nat_instance_id") == "instance-web-nat-instance"
+    assert stack.output("nat_public_ips") == ["198.51.100.20"]
     assert build(ISOLATED).output("subnet_kind") == "isolated"
 
 

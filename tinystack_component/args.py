@@ -98,6 +98,8 @@ class TinyStackArgs(TypedDict, total=False):
     """nat false: interface endpoints in the first N AZs (default all). Others cross AZs; an outage there cuts all."""
     nat_instance_type: str
     """EC2 instance type of the NAT instance. Default: t4g.nano."""
+    nat_high_availability: bool
+    """With nat: one NAT per Availability Zone, each taking over a failed one's AZ in seconds. Default: false."""
     instance_type: str
     """EC2 instance type of the ECS container instances. Default: t3.small."""
     instance_count: int
@@ -164,6 +166,7 @@ DEFAULTS: dict[type, dict[str, Any]] = {
         "availability_zones": None,
         "endpoint_zones": None,
         "nat_instance_type": "t4g.nano",
+        "nat_high_availability": False,
         "instance_type": "t3.small",
         "instance_count": 3,
         "max_count": None,

@@ -51,12 +51,11 @@ def public_instance(
     profile: aws.iam.InstanceProfile,
     user_data: Optional[pulumi.Input[str]],
     key_name: Optional[pulumi.Input[str]] = None,
-    source_dest_check: Optional[bool] = None,
     public: bool = True,
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> aws.ec2.Instance:
-    """An AL2023 instance with a public IP in a public subnet (the NAT instance, the bastion), or without one
-    (public=False: the Session Manager bastion in an app subnet)."""
+    """An AL2023 instance with a public IP in a public subnet (the SSH bastion), or without one (public=False: the
+    Session Manager bastion in an app subnet). NAT instances live in their own Auto Scaling groups (egress/nat.py)."""
     return aws.ec2.Instance(
         ctx.child(suffix),
         ami=al2023_ami(ctx, instance_type),
@@ -72,7 +71,6 @@ def public_instance(
         tags=ctx.tags(suffix),
         volume_tags=ctx.tags(suffix),
         key_name=key_name,
-        source_dest_check=source_dest_check,
-        # A new AMI in the SSM parameter must not replace a running NAT or bastion on a routine `pulumi up`.
+        # A new AMI in the SSM parameter must not replace the bastion (and its address) on a routine `pulumi up`.
         opts=ctx.opts(ignore_changes=["ami"], depends_on=list(depends_on)),
     )

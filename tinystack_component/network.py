@@ -1,7 +1,7 @@
 """The VPC tier: VPC, one public and one app subnet per AZ, route tables, default SG, S3 endpoint, flow logs.
 
-Egress for the app subnets (a NAT instance or interface endpoints) is built on top of this by `nat_instance.py`
-or `endpoints.py`, so switching between them never touches anything created here.
+Egress for the app subnets (a NAT instance or interface endpoints) is built on top of this by `egress/nat.py`
+or `egress/endpoints.py`, so switching between them never touches anything created here.
 """
 
 import ipaddress

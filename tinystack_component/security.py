@@ -141,7 +141,8 @@ def _front_end_rules(ctx: StackContext, groups: SecurityGroups, settings: Settin
 
 def _egress_rules(ctx: StackContext, groups: SecurityGroups, network: Network) -> None:
     if groups.nat_instance is not None:
-        # TCP alone would break DNS and ICMP through the NAT; the source is the VPC, never the internet.
+        # TCP alone would break DNS and ICMP through the NAT; the source is the VPC, never the internet. The NATs
+        # probe each other through this rule too (their static interfaces are in the VPC).
         allow_from_cidr(ctx, "vpc", network.vpc_cidr, groups.nat_instance, ALL_TRAFFIC)
         allow_to_cidr(ctx, groups.nat_instance, "internet", ANYWHERE, ALL_TRAFFIC)
         allow_to_cidr(ctx, groups.containers, "internet", ANYWHERE, ALL_TRAFFIC)
@@ -176,7 +177,7 @@ LABEL_WORDS = {
     "alb": "the load balancer",
     "vpc-link": "the API Gateway VPC link",
     "containers": "the container instances",
-    "nat-instance": "the NAT instance",
+    "nat-instance": "the NAT instances",
     "endpoints": "the VPC interface endpoints",
     "database": "the database",
     "bastion": "the bastion",

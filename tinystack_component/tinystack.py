@@ -1,6 +1,6 @@
 """The TinyStack component: wires the tiers and exposes their outputs. Each tier lives in its own module.
 
-args → (hosted zone look-up) → network → security groups → egress (NAT instance or endpoints) → cluster →
+args → (hosted zone look-up) → network → security groups → egress (NAT instances or endpoints) → cluster →
 certificate → front end (and its alias record) → database → app → bastion. Later tiers take what they need from
 earlier ones as small typed values.
 """
@@ -19,10 +19,10 @@ from .compute import build_cluster
 from .context import StackContext
 from .database import Database, build_database
 from .domain import Domain, build_domain, look_up_zone
+from .egress import build_egress
+from .egress.nat import NatEgress
 from .encryption import build_stack_key
-from .endpoints import build_vpc_endpoints
 from .image import build_image
-from .nat_instance import build_nat_instance
 from .network import Network, build_network
 from .security import SecurityGroups, build_security_groups
 from .service import Exposure, build_app
@@ -51,9 +51,11 @@ class TinyStack(pulumi.ComponentResource):
     private_subnet_ids: pulumi.Output[list[str]]
     """IDs of the app subnets (private or isolated), one per Availability Zone."""
     subnet_kind: pulumi.Output[str]
-    """`private` (egress through the NAT instance) or `isolated` (no internet route)."""
-    nat_instance_id: pulumi.Output[Optional[str]]
-    """ID of the NAT instance, when nat is true."""
+    """`private` (egress through the NAT instances) or `isolated` (no internet route)."""
+    nat_public_ips: pulumi.Output[list[str]]
+    """Elastic IPs the app subnets' internet traffic leaves from, one per NAT (allow-list them); empty without nat."""
+    nat_boot_log_group: pulumi.Output[Optional[str]]
+    """CloudWatch log group of the NAT instances' boot logs (one stream per instance), when nat is true."""
     cluster_name: pulumi.Output[str]
     """Name of the ECS cluster."""
     service_name: pulumi.Output[str]
@@ -97,9 +99,7 @@ class TinyStack(pulumi.ComponentResource):
 
         network = build_network(ctx, settings, zones, region)
         groups = build_security_groups(ctx, network, settings)
-        nat = build_nat_instance(ctx, network, groups, settings.nat_instance_type) if settings.nat else None
-        if not settings.nat:
-            build_vpc_endpoints(ctx, network, groups, settings, endpoint_zones)
+        nat = build_egress(ctx, settings, network, groups, endpoint_zones)
         cluster = build_cluster(ctx, settings, network, groups)
         domain = build_domain(ctx, settings, zone)
         exposure = self._front_end(ctx, settings, network, groups, domain)
@@ -108,7 +108,7 @@ class TinyStack(pulumi.ComponentResource):
         app = build_app(ctx, settings, cluster, exposure, self._image(ctx, settings), region, connection)
         bastion = build_bastion(ctx, settings.bastion, network, groups, connection) if settings.bastion else None
 
-        self._expose_network(network, settings, nat.instance.id if nat else None)
+        self._expose_network(network, settings, nat)
         self.cluster_name = cluster.cluster.name
         self.service_name = app.service.name
         self.url = exposure.url
@@ -160,12 +160,15 @@ class TinyStack(pulumi.ComponentResource):
             return build_alb(ctx, settings, network, groups, domain)
         return build_api_gateway(ctx, settings, network, groups, domain)
 
-    def _expose_network(self, network: Network, settings: Settings, nat_instance_id: Optional[pulumi.Output]) -> None:
+    def _expose_network(self, network: Network, settings: Settings, nat: Optional[NatEgress]) -> None:
         self.vpc_id = network.vpc.id
         self.public_subnet_ids = pulumi.Output.all(*network.public_subnet_ids)
         self.private_subnet_ids = pulumi.Output.all(*network.app_subnet_ids)
         self.subnet_kind = pulumi.Output.from_input("private" if settings.nat else "isolated")
-        self.nat_instance_id = _optional(nat_instance_id)
+        self.nat_public_ips = (
+            pulumi.Output.all(*(each.elastic_ip.public_ip for each in nat.nats)) if nat else _optional([])
+        )
+        self.nat_boot_log_group = _optional(nat.boot_log.name if nat else None)
 
     def _expose_data_and_access(self, database: Optional[Database], bastion: Optional[Bastion]) -> None:
         self.database_endpoint = _optional(database.connection.host if database else None)

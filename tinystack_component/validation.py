@@ -644,6 +644,7 @@ RULES: dict[str, Rule] = {
     "nat_instance_type": lambda fields, _: fields.text(
         "nat_instance_type", INSTANCE_TYPE, "an EC2 instance type such as t4g.nano"
     ),
+    "nat_high_availability": lambda fields, _: fields.flag("nat_high_availability"),
     "instance_count": lambda fields, _: fields.number("instance_count", 1, 100),
     "max_count": lambda fields, resolved: fields.number(
         "max_count", resolved["instance_count"], 200, default=2 * resolved["instance_count"]

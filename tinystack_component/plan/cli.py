@@ -19,6 +19,7 @@ import pulumi
 from ..args import TinyStackArgsError
 from .cost import estimate
 from .diagram import write_diagram
+from .failure import failure_analysis
 from .project import Project, ProjectError, load_project
 from .reachability import Topology, find_edges
 from .recording import Recorded, RecordingMocks, record
@@ -69,7 +70,10 @@ def plan(root: Path, stack: str, out_dir: Path) -> PlanResult:
     violations = find_violations(topology, edges)
     diagram = write_diagram(topology, edges, stack, out_dir)
     services = service_reachability(topology)
-    return PlanResult(stack, project.region, resources, edges, violations, estimate(topology), diagram, services)
+    losses = failure_analysis(topology)
+    return PlanResult(
+        stack, project.region, resources, edges, violations, estimate(topology), diagram, services, losses
+    )
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

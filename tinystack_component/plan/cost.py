@@ -111,8 +111,50 @@ class _Estimator:
         """Its public address and root volume, which the NAT gateways replace along with its hours."""
         return self.prices["public_ipv4_hour"] * self.hours + _root_volume_gb(nat) * self.prices["ebs_gp3_gb_month"]
 
+    def nat_groups(self) -> None:
+        """NAT instances in Auto Scaling groups: hours and root volume per instance; the EIP counts with the rest."""
+        launch_addresses = 0
+        for group, template, interface in t.nat_groups(self.resources):
+            count = t.desired_capacity(group)
+            kind = template.inputs.get("instanceType", "")
+            price = self.hourly("ec2_instance_hour", kind, template)
+            behind = self.topology.by_id[interface].name if interface in self.topology.by_id else interface
+            monthly = count * (price or 0.0) * self.hours
+            if price is not None:
+                self.add(f"NAT instance {group.name} (ASG of {count} x {kind} behind {behind})", monthly)
+            volume = count * _template_volume_gb(template, DEFAULT_INSTANCE_ROOT_GB)
+            self.gp3_gb += volume
+            self.nat_instances_usd.append(
+                monthly + volume * self.prices["ebs_gp3_gb_month"] + self.prices["public_ipv4_hour"] * self.hours
+            )
+            asked = [nic.get("associatePublicIpAddress") for nic in template.inputs.get("networkInterfaces") or []]
+            launch_addresses += count * any(t.truthy(value) for value in asked)
+        if len(t.nat_groups(self.resources)) > 1:
+            self.usage.append(
+                UsageItem(
+                    "Cross-AZ data while a NAT carries another AZ's egress (after a takeover)",
+                    2 * self.prices["cross_az_gb"],
+                    f"per GB ({self.prices['cross_az_gb']} each way)",
+                )
+            )
+        if launch_addresses:
+            self.usage.append(
+                UsageItem(
+                    f"NAT launch-time public IPv4 ({launch_addresses}), held until the boot script gives it back",
+                    self.prices["public_ipv4_hour"],
+                    f"per hour held; {self.prices['public_ipv4_hour'] * self.hours:.2f} a month each if it is kept",
+                )
+            )
+            self.assumptions.append(
+                "NAT: the boot script releases the launch-time public IPv4 once egress runs through the Elastic IP "
+                "(minutes per launch); the boot log says if that failed."
+            )
+
     def container_instances(self) -> None:
+        nat_groups = {group.id for group, _, _ in t.nat_groups(self.resources)}
         for group in t.of_type(self.resources, t.AUTOSCALING_GROUP):
+            if group.id in nat_groups:
+                continue
             template = t.launch_template_of(group, self.resources)
             if template is None:
                 self.unpriced.append(f"{group.name}: launch template not found, instances left out of the total")
@@ -236,6 +278,7 @@ class _Estimator:
     def estimate(self) -> CostEstimate:
         for step in (
             self.instances,
+            self.nat_groups,
             self.container_instances,
             self.load_balancers,
             self.interface_endpoints,
@@ -273,10 +316,10 @@ def _root_volume_gb(instance: Recorded) -> float:
     return t.number(root.get("volumeSize"), DEFAULT_INSTANCE_ROOT_GB)
 
 
-def _template_volume_gb(template: Recorded) -> float:
+def _template_volume_gb(template: Recorded, default: float = DEFAULT_CONTAINER_ROOT_GB) -> float:
     mappings = template.inputs.get("blockDeviceMappings") or []
     sizes = [t.number((mapping.get("ebs") or {}).get("volumeSize"), 0) for mapping in mappings]
-    return sum(sizes) or DEFAULT_CONTAINER_ROOT_GB
+    return sum(sizes) or default
 
 
 def estimate(resources: ResourcesOrTopology, prices: Optional[dict[str, Any]] = None) -> CostEstimate:

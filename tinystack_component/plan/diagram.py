@@ -138,6 +138,21 @@ def _instances(title: str) -> Lines:
     return lines
 
 
+def _nats(topology: Topology, members: list[Recorded]) -> tuple[str, ...]:
+    """A plain NAT instance by its type; a NAT behind a static ENI by the group that attaches it; one per AZ counted."""
+    groups = {interface: (group, template) for group, template, interface in t.nat_groups(topology.resources)}
+    kinds: dict[str, int] = {}
+    for member in members:
+        if member.id in groups:
+            group, template = groups[member.id]
+            size, kind = t.desired_capacity(group), template.inputs.get("instanceType", "")
+            line = f"ASG of {size} x {kind} behind static ENI, EIP"
+        else:
+            line = member.inputs.get("instanceType", "")
+        kinds[line] = kinds.get(line, 0) + 1
+    return ("NAT instance", *(line if count == 1 else f"{count} x ({line})" for line, count in kinds.items()))
+
+
 def _vpc_endpoints(topology: Topology, endpoints: list[Recorded]) -> tuple[str, ...]:
     return ("VPC interface endpoints", f"{len(endpoints)} services")
 
@@ -148,7 +163,7 @@ LOOKS: dict[str, Look] = {
     VPC_LINK: Look(_vpc_link, "VPC link"),
     CONTAINER_INSTANCES: Look(_container_instances, "ECS instance"),
     DATABASE: Look(_databases, "DB subnet", "cylinder"),
-    NAT_INSTANCE: Look(_instances("NAT instance"), "NAT instance"),
+    NAT_INSTANCE: Look(_nats, "NAT instance"),
     VPC_ENDPOINTS: Look(_vpc_endpoints, "endpoint ENIs"),
     BASTION: Look(_instances("bastion"), "bastion"),
 }

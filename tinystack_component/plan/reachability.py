@@ -277,6 +277,8 @@ def routes_by_table(resources: Sequence[Recorded]) -> dict[str, list[Route]]:
     """Every route (separate Route resources and inline ones) by route table id."""
     gateways = {r.id for r in resources if r.type == t.INTERNET_GATEWAY}
     enis = {r.outputs.get("primaryNetworkInterfaceId", ""): r.id for r in resources if r.type == t.INSTANCE}
+    # A NAT's static interface is the NAT itself for routing: whichever instance holds it forwards.
+    enis |= {r.id: r.id for r in resources if t.is_nat_interface(r)}
     tables: dict[str, list[Route]] = {}
     for resource in resources:
         if resource.type == t.ROUTE:
@@ -508,7 +510,9 @@ def _vpc_link(topology: Topology, link: Recorded) -> Member:
     )
 
 
-def _launch_template(topology: Topology, template: Recorded) -> Member:
+def _launch_template(topology: Topology, template: Recorded) -> Optional[Member]:
+    if t.nat_interface_of(template):
+        return None  # a NAT's instances act through its static interface, which is the member
     interfaces = template.inputs.get("networkInterfaces") or []
     groups = _ids(template.inputs.get("vpcSecurityGroupIds"), *(nic.get("securityGroups") for nic in interfaces))
     subnets = _ids(list(topology.launch_template_subnets(template)), [nic.get("subnetId") for nic in interfaces])
@@ -550,6 +554,21 @@ def _instance(topology: Topology, instance: Recorded) -> Member:
     return Member(instance.id, instance.name, endpoint, _ids(inputs.get("vpcSecurityGroupIds")), subnets, public)
 
 
+def _nat_interface(topology: Topology, interface: Recorded) -> Optional[Member]:
+    if not t.is_nat_interface(interface):
+        return None
+    inputs = interface.inputs
+    public = t.elastic_ip_of_interface(topology.resources, interface.id) is not None
+    return Member(
+        interface.id,
+        interface.name,
+        NAT_INSTANCE,
+        _ids(inputs.get("securityGroups")),
+        _ids(inputs.get("subnetId")),
+        public,
+    )
+
+
 def _vpc_endpoint(topology: Topology, endpoint: Recorded) -> Optional[Member]:
     inputs = endpoint.inputs
     if inputs.get("vpcEndpointType") != "Interface":
@@ -572,4 +591,5 @@ MEMBER_BUILDERS: dict[str, Callable[[Topology, Recorded], Optional[Member]]] = {
     t.DB_INSTANCE: _db_instance,
     t.INSTANCE: _instance,
     t.VPC_ENDPOINT: _vpc_endpoint,
+    t.NETWORK_INTERFACE: _nat_interface,
 }

@@ -102,6 +102,8 @@ def _computed_state(region: str, typ: str, name: str, inputs: dict[str, Any]) ->
     state: dict[str, Any] = {"arn": arn, "name": inputs.get("name", f"{name}-1a2b3c4")}
     if typ == "aws:ec2/instance:Instance":
         state |= {"primaryNetworkInterfaceId": f"eni-{name}", "publicIp": "198.51.100.10", "privateIp": "10.0.200.10"}
+    elif typ == "aws:ec2/networkInterface:NetworkInterface":
+        state |= {"privateIp": f"10.0.200.{10 + sum(map(ord, name)) % 200}", "macAddress": "02:00:00:00:00:01"}
     elif typ == "aws:ec2/eip:Eip":
         state |= {"publicIp": "198.51.100.20", "allocationId": f"eipalloc-{name}"}
     elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint":

@@ -5,8 +5,10 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
+from . import topology as t
 from .cost import CostEstimate
 from .diagram import DiagramFiles
+from .failure import ZoneLoss
 from .reachability import Edge, format_table
 from .recording import Recorded
 from .services import ServiceReach, format_services
@@ -51,6 +53,7 @@ class PlanResult:
     cost: CostEstimate
     diagram: DiagramFiles
     services: list[ServiceReach] = field(default_factory=list)
+    failure_analysis: list[ZoneLoss] = field(default_factory=list)
 
 
 def tier_of(resource: Recorded) -> str:
@@ -74,6 +77,30 @@ def _aws_resources(plan: PlanResult) -> list[Recorded]:
 def _in_order(resources: Sequence[Recorded]) -> list[Recorded]:
     """The engine registers resources concurrently; a stable order keeps the output diffable."""
     return sorted(resources, key=lambda resource: (resource.type, resource.name))
+
+
+@dataclass(frozen=True)
+class NatSummary:
+    group: str
+    instances: int
+    interface: str
+    elastic_ip: Optional[str]
+    boot_log_group: Optional[str]
+
+
+def nat_summaries(resources: Sequence[Recorded]) -> list[NatSummary]:
+    """Each NAT as the recorded resources wire it: its group, the static interface it attaches, its EIP, its log."""
+    by_id = {resource.id: resource for resource in resources}
+    summaries = []
+    for group, template, interface in t.nat_groups(resources):
+        eip = t.elastic_ip_of_interface(resources, interface)
+        name = by_id[interface].name if interface in by_id else interface
+        summaries.append(
+            NatSummary(
+                group.name, t.desired_capacity(group), name, eip.name if eip else None, t.nat_boot_log_group(template)
+            )
+        )
+    return summaries
 
 
 # JSON ------------------------------------------------------------------------------------------------------------
@@ -101,6 +128,8 @@ def as_json(plan: PlanResult) -> dict[str, Any]:
             "usage": [asdict(item) for item in cost.usage],
             "unpriced": list(cost.unpriced),
         },
+        "nat": [asdict(summary) for summary in nat_summaries(plan.resources)],
+        "failure_analysis": [asdict(loss) for loss in plan.failure_analysis],
         "diagram": str(plan.diagram.markdown),
     }
 
@@ -167,6 +196,38 @@ def _services(plan: PlanResult) -> list[str]:
     return lines + ["  " + line for line in format_services(plan.services, width=78)]
 
 
+def _egress(plan: PlanResult) -> list[str]:
+    summaries = nat_summaries(plan.resources)
+    if not summaries:
+        return []
+    lines = ["", "Egress (NAT instances that heal themselves)"]
+    for nat in summaries:
+        address = f", EIP {nat.elastic_ip}" if nat.elastic_ip else ", no EIP"
+        lines += _wrap(f"{nat.group}: ASG of {nat.instances} behind static ENI {nat.interface}{address}", 4, "  ")
+        if nat.boot_log_group:
+            lines += _wrap(f"boot log: CloudWatch log group {nat.boot_log_group}, one stream per instance id", 4)
+    return lines
+
+
+def _yes(value: Optional[bool]) -> str:
+    return "-" if value is None else ("yes" if value else "NO")
+
+
+def _failures(plan: PlanResult) -> list[str]:
+    if not plan.failure_analysis:
+        return []
+    lines = ["", "Losing one AZ (from subnets, routes, NAT groups and the DB's Multi-AZ flag)"]
+    lines.append(f"  {'lost zone':<16}{'front end':<11}{'database':<10}egress of the other AZs")
+    for loss in plan.failure_analysis:
+        egress = ", ".join(f"{zone} {_yes(ok)}" for zone, ok in loss.egress.items()) or "-"
+        lines.append(f"  {loss.lost_zone:<16}{_yes(loss.serving):<11}{_yes(loss.database):<10}{egress}")
+    if any(not all(loss.egress.values()) for loss in plan.failure_analysis if loss.egress):
+        lines += _wrap(
+            "Egress NO: that AZ's NAT is in the lost AZ and no other NAT takes over (natHighAvailability).", 2
+        )
+    return lines
+
+
 def _violations(plan: PlanResult) -> list[str]:
     lines = ["", f"Violations: {len(plan.violations) or 'none'}"]
     for violation in plan.violations:
@@ -225,8 +286,8 @@ def _nat_alternative(cost: CostEstimate) -> list[str]:
         return []
     saving = alternative - cost.total_usd
     return _wrap(
-        f"With one NAT gateway per AZ instead of the NAT instance: {_money(alternative)} USD/month; "
-        f"the NAT instance saves {_money(saving)} USD/month.",
+        f"With one NAT gateway per AZ instead of the NAT instances: {_money(alternative)} USD/month; "
+        f"the NAT instances save {_money(saving)} USD/month.",
         2,
     )
 
@@ -237,7 +298,8 @@ def _diagram(plan: PlanResult) -> list[str]:
 
 
 def as_text(plan: PlanResult, elapsed_seconds: float) -> str:
-    lines = _header(plan) + _resources(plan) + _reachability(plan) + _services(plan) + _violations(plan)
+    lines = _header(plan) + _resources(plan) + _egress(plan) + _failures(plan) + _reachability(plan)
+    lines += _services(plan) + _violations(plan)
     lines += _cost(plan) + _diagram(plan)
     status = 1 if plan.violations else 0
     lines += ["", f"Planned offline in {elapsed_seconds:.2f} s (after imports); exit status {status}."]

@@ -4,9 +4,12 @@ Resources are joined by matching an input value against the referenced resource'
 never by the placeholder formats of the mocks.
 """
 
+import base64
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any, Optional
 
+from ..egress.nat import NAT_INTERFACE_TAG
 from .recording import Recorded
 
 VPC = "aws:ec2/vpc:Vpc"
@@ -31,6 +34,7 @@ SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 EIP_ASSOCIATION = "aws:ec2/eipAssociation:EipAssociation"
+NETWORK_INTERFACE = "aws:ec2/networkInterface:NetworkInterface"
 LOAD_BALANCERS = (LOAD_BALANCER, "aws:alb/loadBalancer:LoadBalancer")
 LISTENERS = ("aws:lb/listener:Listener", "aws:alb/listener:Listener")
 STAGE = "aws:apigatewayv2/stage:Stage"
@@ -74,6 +78,51 @@ def explicitly_false(value: Any) -> bool:
 def is_nat_instance(resource: Recorded) -> bool:
     """An instance that forwards others' traffic: AWS checks source and destination unless told not to."""
     return resource.type == INSTANCE and explicitly_false(resource.inputs.get("sourceDestCheck"))
+
+
+def is_nat_interface(resource: Recorded) -> bool:
+    """A static network interface that forwards others' traffic: the target of the app routes in NAT mode."""
+    return resource.type == NETWORK_INTERFACE and explicitly_false(resource.inputs.get("sourceDestCheck"))
+
+
+def nat_interface_of(template: Recorded) -> Optional[str]:
+    """The static interface a NAT launch template's instances attach, as its tag names it."""
+    return (template.inputs.get("tags") or {}).get(NAT_INTERFACE_TAG) or None
+
+
+def nat_groups(resources: Sequence[Recorded]) -> list[tuple[Recorded, Recorded, str]]:
+    """(Auto Scaling group, launch template, static interface id) of every NAT group."""
+    found = []
+    for group in of_type(resources, AUTOSCALING_GROUP):
+        template = launch_template_of(group, resources)
+        interface = nat_interface_of(template) if template is not None else None
+        if template is not None and interface:
+            found.append((group, template, interface))
+    return found
+
+
+def nat_boot_log_group(template: Recorded) -> Optional[str]:
+    """The log group a NAT launch template's boot script ships its log to, read from the user data it carries."""
+    encoded = template.inputs.get("userData")
+    if not isinstance(encoded, str):
+        return None
+    try:
+        script = base64.b64decode(encoded).decode()
+    except ValueError:
+        return None
+    found = re.search(r'^NAT_LOG_GROUP="([^"]+)"$', script, re.MULTILINE)
+    return found.group(1) if found else None
+
+
+def elastic_ip_of_interface(resources: Sequence[Recorded], interface_id: str) -> Optional[Recorded]:
+    return next(
+        (
+            eip
+            for eip in of_type(resources, EIP, EIP_ASSOCIATION)
+            if interface_id in (eip.inputs.get("networkInterface"), eip.inputs.get("networkInterfaceId"))
+        ),
+        None,
+    )
 
 
 def interface_endpoints(resources: Sequence[Recorded]) -> list[Recorded]:

@@ -47,6 +47,7 @@ DATABASE_ACCESS = "the database is reachable only from the containers and the ba
 ISOLATED_NO_ROUTE = "isolated subnets have no internet route"
 APP_NO_IGW = "app subnets never route to an internet gateway"
 SERVICES_REACHABLE = "every AWS service the instances need is reachable"
+NAT_ROUTE_ATTACHED = "app routes target a NAT interface that a NAT Auto Scaling group attaches"
 
 SSH = 22
 WEB_PORTS = {"80", "443"}
@@ -161,6 +162,8 @@ def _database_rules_from_outside(topology: Topology) -> Iterator[Violation]:
 
 def app_subnet_routes(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:
     has_nat_instance = any(member.endpoint == NAT_INSTANCE for member in topology.members)
+    interfaces = {r.id for r in topology.of_type(t.NETWORK_INTERFACE) if t.is_nat_interface(r)}
+    attached = {interface for _, _, interface in t.nat_groups(topology.resources)}
     for subnet in sorted(_app_subnets(topology.members)):
         name = topology.by_id[subnet].name if subnet in topology.by_id else subnet
         for route in topology.subnet_routes.get(subnet, []):
@@ -168,6 +171,9 @@ def app_subnet_routes(topology: Topology, edges: Sequence[Edge]) -> Iterator[Vio
                 yield Violation(name, APP_NO_IGW, f"{route.name} sends {route.destination} to an internet gateway")
             if route.is_default and not has_nat_instance:
                 yield Violation(name, ISOLATED_NO_ROUTE, f"{route.name} sends {route.destination} out of the VPC")
+            if route.is_default and route.target in interfaces and route.target not in attached:
+                detail = f"{route.name} targets {topology.by_id[route.target].name}, which no NAT group attaches"
+                yield Violation(name, NAT_ROUTE_ATTACHED, detail)
 
 
 def services_reachable(topology: Topology, edges: Sequence[Edge]) -> Iterator[Violation]:

@@ -8,10 +8,10 @@ endpoint, which ECR image layers need, is part of the network tier in both modes
 
 import pulumi_aws as aws
 
-from .context import StackContext
-from .network import Network
-from .security import SecurityGroups
-from .validation import Settings, uses_session_manager
+from ..context import StackContext
+from ..network import Network
+from ..security import SecurityGroups
+from ..validation import Settings, uses_session_manager
 
 # The ECS agent registers and reports (ecs, ecs-agent, ecs-telemetry: the ECS developer guide's VPC endpoint page),
 # pulls private images (ecr.api, ecr.dkr; layers come through the S3 gateway endpoint) and ships awslogs (logs).

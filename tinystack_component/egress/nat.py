@@ -1,0 +1,326 @@
+"""Egress for private app subnets through NAT instances that heal themselves (not NAT gateways).
+
+Each NAT is a static network interface in its public subnet (source/dest check off, the NAT security group) with
+an Elastic IP, plus an Auto Scaling group of exactly one instance whose boot script (`nat_boot.sh`, beside this
+file) attaches that interface and masquerades out of it. The app routes and the Elastic IP point at the interface,
+so a replacement, an AMI roll or an instance-type change moves no route and no address.
+
+One NAT: a t4g.nano, its 8 GB root volume and the Elastic IP come to about $7.36 a month, against about $33 per NAT
+gateway plus $0.045/GB.
+"""
+
+import base64
+import json
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from ..context import StackContext
+from ..logs import log_group
+from ..machines import METADATA_OPTIONS, al2023_ami
+from ..network import Network
+from ..roles import SSM_MANAGED_INSTANCE_CORE, instance_profile
+from ..security import SecurityGroups
+
+ROOT_VOLUME_GB = 8  # the AL2023 AMI's own root size
+# Tags the plan and IAM read: which static interface a NAT group attaches, and which ENIs are NAT primaries.
+NAT_INTERFACE_TAG = "TinyStackNatInterface"
+NAT_PRIMARY_TAG = "TinyStackNat"
+CONFIG_MARKER = "# @config@"
+
+
+@dataclass(frozen=True)
+class Nat:
+    network_interface: aws.ec2.NetworkInterface
+    elastic_ip: aws.ec2.Eip
+    launch_template: aws.ec2.LaunchTemplate
+    auto_scaling_group: aws.autoscaling.Group
+
+
+@dataclass(frozen=True)
+class NatEgress:
+    nats: list[Nat]
+    boot_log: aws.cloudwatch.LogGroup
+
+
+def boot_script() -> str:
+    return resources.files(__package__).joinpath("nat_boot.sh").read_text()
+
+
+def user_data(config: dict[str, str]) -> str:
+    """The boot script as the launch template carries it: the file, with the stack's values where it expects them."""
+    lines = "\n".join(f"{key}={json.dumps(value)}" for key, value in config.items())
+    script = boot_script()
+    if CONFIG_MARKER not in script:
+        raise AssertionError(f"nat_boot.sh lost its {CONFIG_MARKER} line")
+    return script.replace(CONFIG_MARKER, lines, 1)
+
+
+def _suffix(index: int, what: str) -> str:
+    """The first NAT keeps unnumbered names, so turning on a NAT per AZ never renames (replaces) it."""
+    return f"nat-{what}" if index == 0 else f"nat-{index + 1}-{what}"
+
+
+def build_nat_egress(
+    ctx: StackContext, network: Network, groups: SecurityGroups, instance_type: str, high_availability: bool
+) -> NatEgress:
+    """One NAT (in AZ 1) for every app subnet, or one per AZ, each app route table pointing at its own AZ's NAT."""
+    assert groups.nat_instance is not None
+    boot_log = log_group(ctx, "nat-boot-log")
+    profile = instance_profile(ctx, "nat-instance", [SSM_MANAGED_INSTANCE_CORE])
+    count = len(network.zones) if high_availability else 1
+    interfaces = [_static_interface(ctx, network, groups, index) for index in range(count)]
+    # Which NAT owns each app route table's default route: its own AZ's, or the single one.
+    owners = [index if high_availability else 0 for index in range(len(network.app_route_tables))]
+    peers = _peers(interfaces, network, owners)
+    nats = [
+        _nat(ctx, network, groups, index, interface, instance_type, profile, boot_log, peers)
+        for index, interface in enumerate(interfaces)
+    ]
+    _nat_policy(ctx, profile, nats, boot_log, network.app_route_tables)
+    for number, (table, owner) in enumerate(zip(network.app_route_tables, owners, strict=True), start=1):
+        # The static interface, never an instance: a replacement changes no route. The NATs own the target once
+        # the route exists: a surviving NAT repoints it when the owner dies and the owner takes it back when it
+        # boots, so Pulumi must neither flip it back (a `pulumi up --refresh` during a takeover) nor diff it.
+        aws.ec2.Route(
+            ctx.child(f"app-{number}-default-route"),
+            route_table_id=table.id,
+            destination_cidr_block="0.0.0.0/0",
+            network_interface_id=interfaces[owner].id,
+            opts=ctx.opts(ignore_changes=["networkInterfaceId"]),
+        )
+    return NatEgress(nats, boot_log)
+
+
+def _peers(
+    interfaces: list[aws.ec2.NetworkInterface], network: Network, owners: list[int]
+) -> pulumi.Output[dict[str, str]]:
+    """What every NAT's watchdog knows: each NAT's static address (NAT_PEERS) and which NAT owns which route table
+    (NAT_ROUTES), as `index:value` words with 1-based indexes."""
+    return pulumi.Output.all(
+        addresses=[interface.private_ip for interface in interfaces],
+        tables=[table.id for table in network.app_route_tables],
+    ).apply(
+        lambda values: {
+            "NAT_PEERS": " ".join(f"{n}:{address}" for n, address in enumerate(values["addresses"], start=1)),
+            "NAT_ROUTES": " ".join(
+                f"{table}:{owner + 1}" for table, owner in zip(values["tables"], owners, strict=True)
+            ),
+        }
+    )
+
+
+def _static_interface(
+    ctx: StackContext, network: Network, groups: SecurityGroups, index: int
+) -> aws.ec2.NetworkInterface:
+    assert groups.nat_instance is not None
+    suffix = _suffix(index, "eni")
+    return aws.ec2.NetworkInterface(
+        ctx.child(suffix),
+        subnet_id=network.public_subnets[index].id,
+        security_groups=[groups.nat_instance.id],
+        # EC2.180 is broken on purpose: forwarding other hosts' packets is this interface's job.
+        source_dest_check=False,
+        description=f"TinyStack NAT {index + 1}: app routes and the Elastic IP point here",
+        tags=ctx.tags(suffix),
+        opts=ctx.opts(),
+    )
+
+
+def _nat(
+    ctx: StackContext,
+    network: Network,
+    groups: SecurityGroups,
+    index: int,
+    interface: aws.ec2.NetworkInterface,
+    instance_type: str,
+    profile: aws.iam.InstanceProfile,
+    boot_log: aws.cloudwatch.LogGroup,
+    peers: pulumi.Output[dict[str, str]],
+) -> Nat:
+    elastic_ip = aws.ec2.Eip(
+        ctx.child(_suffix(index, "eip")),
+        domain="vpc",
+        network_interface=interface.id,
+        tags=ctx.tags(_suffix(index, "eip")),
+        # AWS refuses the association (Gateway.NotAttached) until the VPC's internet gateway is attached and routed.
+        opts=ctx.opts(depends_on=[network.internet_gateway, network.public_default_route]),
+    )
+    template = _launch_template(ctx, network, groups, index, interface, instance_type, profile, boot_log, peers)
+    group = aws.autoscaling.Group(
+        ctx.child(_suffix(index, "asg")),
+        vpc_zone_identifiers=[network.public_subnets[index].id],
+        # One instance; the room for a second lets a replacement launch before its predecessor terminates.
+        min_size=1,
+        max_size=2,
+        desired_capacity=1,
+        launch_template={"id": template.id, "version": template.latest_version.apply(str)},
+        health_check_type="EC2",
+        health_check_grace_period=60,
+        # Replacements (impaired or Unhealthy instances, AZ rebalancing) launch the new NAT before terminating the
+        # old one where AWS allows it; its boot script then takes the interface over at once.
+        instance_maintenance_policy={"min_healthy_percentage": 100, "max_healthy_percentage": 200},
+        # A new launch template version (a new AMI in the SSM parameter, another instance type) rolls the NAT
+        # the same way: launch before terminate.
+        instance_refresh={
+            "strategy": "Rolling",
+            "preferences": {"min_healthy_percentage": 100, "max_healthy_percentage": 200, "instance_warmup": "60"},
+        },
+        tags=[
+            {"key": key, "value": value, "propagate_at_launch": True}
+            for key, value in ctx.tags(_suffix(index, "instance")).items()
+        ],
+        opts=ctx.opts(),
+    )
+    return Nat(interface, elastic_ip, template, group)
+
+
+def _launch_template(
+    ctx: StackContext,
+    network: Network,
+    groups: SecurityGroups,
+    index: int,
+    interface: aws.ec2.NetworkInterface,
+    instance_type: str,
+    profile: aws.iam.InstanceProfile,
+    boot_log: aws.cloudwatch.LogGroup,
+    peers: pulumi.Output[dict[str, str]],
+) -> aws.ec2.LaunchTemplate:
+    assert groups.nat_instance is not None
+    suffix = _suffix(index, "launch-template")
+    instance_tags = ctx.tags(_suffix(index, "instance"))
+    script = pulumi.Output.all(interface.id, boot_log.name, peers).apply(
+        lambda values: _encoded_user_data(
+            {
+                "NAT_ENI_ID": values[0],
+                "NAT_VPC_CIDR": network.vpc_cidr,
+                "NAT_LOG_GROUP": values[1],
+                "NAT_INDEX": str(index + 1),
+                **values[2],
+            }
+        )
+    )
+    return aws.ec2.LaunchTemplate(
+        ctx.child(suffix),
+        # Looked up at every `pulumi up`: a newly published AL2023 AMI gives a new version, which the ASG rolls.
+        image_id=al2023_ami(ctx, instance_type),
+        instance_type=instance_type,
+        iam_instance_profile={"arn": profile.arn},
+        metadata_options=METADATA_OPTIONS,
+        network_interfaces=[
+            {
+                "device_index": 0,
+                # Only for the boot script's API calls before the static interface is attached; the script gives it
+                # back once egress runs through the Elastic IP.
+                "associate_public_ip_address": "true",
+                "delete_on_termination": "true",
+                "security_groups": [groups.nat_instance.id],
+            }
+        ],
+        block_device_mappings=[
+            {
+                "device_name": "/dev/xvda",
+                "ebs": {"volume_size": ROOT_VOLUME_GB, "volume_type": "gp3", "encrypted": "true"},
+            }
+        ],
+        user_data=script,
+        tag_specifications=[
+            {"resource_type": "instance", "tags": instance_tags},
+            {"resource_type": "volume", "tags": instance_tags},
+            {"resource_type": "network-interface", "tags": {**instance_tags, NAT_PRIMARY_TAG: ctx.name}},
+        ],
+        update_default_version=True,
+        tags={**ctx.tags(suffix), NAT_INTERFACE_TAG: interface.id},  # type: ignore[dict-item]
+        opts=ctx.opts(),
+    )
+
+
+def _encoded_user_data(config: dict[str, str]) -> str:
+    return base64.b64encode(user_data(config).encode()).decode()
+
+
+def _nat_policy(
+    ctx: StackContext,
+    profile: aws.iam.InstanceProfile,
+    nats: list[Nat],
+    boot_log: aws.cloudwatch.LogGroup,
+    route_tables: list[aws.ec2.RouteTable],
+) -> aws.iam.RolePolicy:
+    identity = aws.get_caller_identity_output(opts=ctx.invoke_output_opts())
+    region = aws.get_region_output(opts=ctx.invoke_output_opts())
+    policy = pulumi.Output.all(
+        interfaces=[nat.network_interface.arn for nat in nats],
+        groups=[nat.auto_scaling_group.arn for nat in nats],
+        route_tables=[table.arn for table in route_tables],
+        log_group=boot_log.arn,
+        profile=profile.arn,
+        account=identity.account_id,
+        partition=identity.arn.apply(lambda arn: arn.split(":")[1]),
+        region=region.region,
+    ).apply(lambda values: json.dumps(nat_policy_document(stack_name=ctx.name, **values)))
+    return aws.iam.RolePolicy(ctx.child("nat-instance-policy"), role=profile.role, policy=policy, opts=ctx.opts())
+
+
+def nat_policy_document(
+    *,
+    stack_name: str,
+    interfaces: list[str],
+    groups: list[str],
+    route_tables: list[str],
+    log_group: str,
+    profile: str,
+    account: str,
+    partition: str,
+    region: str,
+) -> dict[str, Any]:
+    """Least privilege: writes only on the stack's NAT interfaces, NAT groups, NAT instances and boot log."""
+    ec2 = f"arn:{partition}:ec2:{region}:{account}"
+    moves = ["ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface"]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "MoveTheStaticInterfaces", "Effect": "Allow", "Action": moves, "Resource": interfaces},
+            {
+                # Attach and detach also name an instance; only NAT instances (launched with this stack's NAT
+                # profile) qualify: the instance acts on itself, or takes the interface from its predecessor.
+                "Sid": "OnNatInstancesOnly",
+                "Effect": "Allow",
+                "Action": moves,
+                "Resource": f"{ec2}:instance/*",
+                "Condition": {"ArnEquals": {"ec2:InstanceProfile": profile}},
+            },
+            {
+                # Gives back the launch-time public IPv4 of the instance's own primary interface, which the launch
+                # template tags; no other interface carries the tag.
+                "Sid": "ReleaseTheLaunchAddress",
+                "Effect": "Allow",
+                "Action": "ec2:ModifyNetworkInterfaceAttribute",
+                "Resource": f"{ec2}:network-interface/*",
+                "Condition": {"StringEquals": {f"aws:ResourceTag/{NAT_PRIMARY_TAG}": stack_name}},
+            },
+            {
+                # The watchdog repoints an app route table's default route: its own AZ's at boot, a dead NAT's AZ's.
+                "Sid": "OwnTheAppDefaultRoutes",
+                "Effect": "Allow",
+                "Action": "ec2:ReplaceRoute",
+                "Resource": route_tables,
+            },
+            {
+                # Describe calls support no resource-level permissions; they only read.
+                "Sid": "ReadInterfacesAndRoutes",
+                "Effect": "Allow",
+                "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables"],
+                "Resource": "*",
+            },
+            {"Sid": "MarkUnhealthy", "Effect": "Allow", "Action": "autoscaling:SetInstanceHealth", "Resource": groups},
+            {
+                "Sid": "ShipTheBootLog",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [log_group, f"{log_group}:*"],
+            },
+        ],
+    }
