@@ -1,8 +1,8 @@
 """Your own domain over HTTPS: the Route 53 zone, an ACM certificate validated through DNS, and the alias record.
 
-The zone is looked up (and a private one refused) before any resource exists. The certificate comes before the
-front end, which serves the validated certificate's ARN; the front end then points the name at itself with
-`point_domain_at`. With `certificate_arn` given, no certificate is made and the name still gets its record.
+The zone is looked up (and a private, missing or ambiguous one refused) before any resource exists. The certificate
+comes before the front end, which serves the validated certificate's ARN; the front end then points the name at
+itself with `point_domain_at`. With `certificate_arn` given, no certificate is made and the name still gets its record.
 
 A change of `domain_name` replaces the certificate, its validation record and validation, the alias and, with API
 Gateway, the API domain (its name is immutable) and mapping: Pulumi creates each replacement before it deletes the
