@@ -3,9 +3,15 @@
 import pytest
 
 from tests.conftest import API_GATEWAY, CERTIFICATE, ISOLATED, T
-from tinystack_component import TinyStackArgsError
+from tinystack_component import TinyStack, TinyStackArgsError
 from tinystack_component.config import args_from_config, camel
-from tinystack_component.plan.recording import ALB_ZONE_IDS, API_GATEWAY_ZONE_IDS, HOSTED_ZONES
+from tinystack_component.plan.recording import (
+    ALB_ZONE_IDS,
+    API_GATEWAY_ZONE_IDS,
+    HOSTED_ZONES,
+    MockZone,
+    RecordingMocks,
+)
 from tinystack_component.validation import validate
 
 DOMAIN = {"domain_name": "app.example.com"}
@@ -110,6 +116,15 @@ def test_a_custom_domain_disables_the_execute_api_endpoint(build):
     assert build(API_GATEWAY).named("web-api").inputs["disableExecuteApiEndpoint"] is False
 
 
+def test_execute_api_is_disabled_only_once_the_domain_and_its_alias_exist(build):
+    stack = build({**API_GATEWAY, **DOMAIN})
+    api, api_domain, alias = (stack.named(name) for name in ("web-api", "web-api-domain", "web-domain-alias-a"))
+    # The in-place update of an existing API waits for the domain, which waits for the certificate's validation.
+    assert {api_domain.urn, alias.urn} <= set(api.options["dependencies"])
+    assert stack.named("web-certificate-validation").urn in api_domain.options["dependencies"]
+    assert api.urn in stack.named("web-api-mapping").options["dependencies"]
+
+
 @pytest.mark.parametrize("front_end", [{}, API_GATEWAY], ids=["alb", "api"])
 def test_outputs(build, front_end):
     stack = build({**front_end, **DOMAIN})
@@ -148,12 +163,11 @@ def zone_lookups(stack):
     return [invoke for invoke in stack.invokes if invoke.token == GET_ZONE]
 
 
-def test_zone_is_looked_up_by_parent_domain_public_only_with_the_components_provider(build):
+def test_zone_is_looked_up_by_parent_domain_public_only(build):
+    # The consumer's provider for this look-up: PROVIDER_CASES in test_tinystack.py.
     stack = build(DOMAIN)
     (lookup,) = zone_lookups(stack)
     assert lookup.args == {"name": "example.com", "privateZone": False}
-    region_lookup = next(invoke for invoke in stack.invokes if invoke.token == "aws:index/getRegion:getRegion")
-    assert lookup.provider == region_lookup.provider
     assert zone_lookups(build()) == []
 
 
@@ -176,24 +190,66 @@ def test_apex_domain_uses_its_own_zone(build):
     assert stack.named("web-domain-alias-a").inputs["name"] == "example.com"
 
 
-def refused_before_any_resource(build, args, accepted):
+def refused_before_any_resource(build, args, accepted, field="hosted_zone"):
     with pytest.raises(TinyStackArgsError) as caught:
         build(args)
-    assert caught.value.field == "hosted_zone" and caught.value.config_key == "hostedZone"
-    assert accepted in str(caught.value) and args["hosted_zone"] in str(caught.value)
+    assert_refused(build, caught.value, args, accepted, field)
+    return caught.value
+
+
+def assert_refused(build, error, args, accepted, field):
+    # Used from code the error names the field; the program adds the config key (tests/test_main.py).
+    assert (error.field, error.config_key) == (field, None), str(error)
+    assert accepted in str(error) and f"invalid {field}: got {args[field]!r}" in str(error)
     assert [typ for typ, _ in build.mocks.inputs] == ["tinystack:index:TinyStack"]
 
 
-def test_a_private_zone_is_refused_before_any_resource(build):
-    refused_before_any_resource(
-        build, {"domain_name": "app.internal.example.com", "hosted_zone": PRIVATE_ZONE.zone_id}, "public hosted zone"
-    )
+PRIVATE_DOMAIN = {"domain_name": "app.internal.example.com"}
+
+
+@pytest.mark.parametrize(
+    "args, field",
+    [
+        ({**PRIVATE_DOMAIN, "hosted_zone": PRIVATE_ZONE.zone_id}, "hosted_zone"),
+        ({**PRIVATE_DOMAIN, "hosted_zone": PRIVATE_ZONE.name}, "hosted_zone"),
+        (PRIVATE_DOMAIN, "domain_name"),
+    ],
+    ids=["by-id", "by-name", "by-parent-domain"],
+)
+def test_a_private_zone_is_refused_before_any_resource(build, args, field):
+    refused_before_any_resource(build, args, "internal.example.com is private", field)
+    if "hosted_zone" not in args or args["hosted_zone"] == PRIVATE_ZONE.name:
+        # The public look-up finds nothing by that name; the private one tells why.
+        assert [lookup.args["privateZone"] for lookup in zone_lookups(build.mocks)] == [False, True]
 
 
 def test_a_zone_id_whose_zone_does_not_hold_the_name_is_refused(build):
     refused_before_any_resource(
         build, {"domain_name": "app.example.org", "hosted_zone": PUBLIC_ZONE.zone_id}, "holds domain_name"
     )
+
+
+SECOND_PUBLIC_ZONE = MockZone("Z0EXAMPLE0SECOND0PUBLIC", "example.com")
+
+
+@pytest.mark.parametrize(
+    "zones, args, field, accepted",
+    [
+        (HOSTED_ZONES, {"domain_name": "app.eu.example.com"}, "domain_name", "named eu.example.com (the parent"),
+        (HOSTED_ZONES, {"domain_name": "app.example.org", "hosted_zone": "example.org"}, "hosted_zone", "named"),
+        ((*HOSTED_ZONES, SECOND_PUBLIC_ZONE), DOMAIN, "domain_name", "no single one exists"),
+        (HOSTED_ZONES, {**DOMAIN, "hosted_zone": "Z0NO0SUCH0ZONE"}, "hosted_zone", "none with id Z0NO0SUCH0ZONE"),
+    ],
+    ids=["parent-domain-is-not-a-zone", "no-zone-of-that-name", "two-public-zones-of-that-name", "no-zone-of-that-id"],
+)
+def test_a_missing_or_ambiguous_zone_is_refused_before_any_resource(build, zones, args, field, accepted):
+    build.mocks = RecordingMocks(hosted_zones=zones)
+    with pytest.raises(TinyStackArgsError) as caught:
+        build.program(lambda: TinyStack("web", args))
+    assert_refused(build, caught.value, args, accepted, field)
+    assert "Route 53 said: " in str(caught.value)
+    if field == "domain_name" or not args["hosted_zone"].startswith("Z"):
+        assert "set hosted_zone to the id (Z…) of the public zone that holds" in str(caught.value)
 
 
 # --- validation ----------------------------------------------------------------------------------------------------
@@ -245,4 +301,5 @@ def test_a_certificate_of_another_region_is_refused_before_any_resource(build):
     with pytest.raises(TinyStackArgsError) as caught:
         build({**DOMAIN, "certificate_arn": foreign})
     assert caught.value.field == "certificate_arn" and "region us-east-1" in str(caught.value)
+    assert caught.value.config_key is None, "the component knows fields; the program adds the config key"
     assert [typ for typ, _ in build.mocks.inputs] == ["tinystack:index:TinyStack"]

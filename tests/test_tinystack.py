@@ -74,6 +74,9 @@ PROVIDER_CASES = {
     "providers-map": ({"certificate_arn": CERTIFICATE, "database": {"engine": "postgres"}, "bastion": BASTION}, "map"),
     "providers-list": ({**API_GATEWAY, **ISOLATED, "database": {"engine": "mysql"}}, "list"),
     "provider": ({}, "provider"),
+    # The zone look-up, the certificate and its records, the alias and the API domain.
+    "providers-map-api-domain": ({**API_GATEWAY, "domain_name": "app.example.com"}, "map"),
+    "provider-alb-domain": ({"domain_name": "app.example.com"}, "provider"),
 }
 
 
@@ -94,7 +97,14 @@ def test_invokes_and_children_use_the_consumers_provider(build, args, form):
         "getRegion",
         "getAvailabilityZones",
         "getParameter",
+        *(["getZone"] if "domain_name" in args else []),
     }
+    if "domain_name" in args:
+        domain_types = {"aws:acm/certificate:Certificate", "aws:acm/certificateValidation:CertificateValidation"}
+        domain_types |= {"aws:route53/record:Record"}
+        if args.get("front_end") == API_GATEWAY["front_end"]:
+            domain_types |= {"aws:apigatewayv2/domainName:DomainName", "aws:apigatewayv2/apiMapping:ApiMapping"}
+        assert domain_types <= {r.type for r in recorded}
     assert len([r for r in recorded if r.type.startswith("aws:")]) > 50
     for invoke in build.mocks.invokes:
         assert invoke.provider.startswith(provider_ref.urn), invoke.token

@@ -48,13 +48,16 @@ def build_api_gateway(
         tags=ctx.tags("vpc-link"),
         opts=ctx.opts(),
     )
+    custom_domain = _custom_domain(ctx, domain) if domain is not None else None
     api = aws.apigatewayv2.Api(
         ctx.child("api"),
         protocol_type="HTTP",
         # With a custom domain the execute-api endpoint is off, so nothing bypasses the domain's name and TLS policy.
         disable_execute_api_endpoint=domain is not None,
         tags=ctx.tags("api"),
-        opts=ctx.opts(),
+        # Switched off in place only once the domain (after its certificate's validation, minutes) and its alias
+        # exist: an API that gains a domain stays reachable at execute-api until the name answers.
+        opts=ctx.opts(depends_on=list(custom_domain)) if custom_domain else ctx.opts(),
     )
     integration = aws.apigatewayv2.Integration(
         ctx.child("integration"),
@@ -75,8 +78,15 @@ def build_api_gateway(
         opts=ctx.opts(),
     )
     stage = _default_stage(ctx, api)
-    if domain is not None:
-        _custom_domain(ctx, domain, api, stage)
+    if custom_domain is not None:
+        api_domain, _ = custom_domain
+        aws.apigatewayv2.ApiMapping(
+            ctx.child("api-mapping"),
+            api_id=api.id,
+            domain_name=api_domain.domain_name,
+            stage=stage.name,
+            opts=ctx.opts(),
+        )
     return Exposure(
         url=https_url(domain) if domain else api.api_endpoint,
         service_registries={
@@ -130,9 +140,8 @@ def _default_stage(ctx: StackContext, api: aws.apigatewayv2.Api) -> aws.apigatew
     )
 
 
-def _custom_domain(
-    ctx: StackContext, domain: Domain, api: aws.apigatewayv2.Api, stage: aws.apigatewayv2.Stage
-) -> aws.apigatewayv2.DomainName:
+def _custom_domain(ctx: StackContext, domain: Domain) -> tuple[aws.apigatewayv2.DomainName, aws.route53.Record]:
+    """The regional domain and its alias; they need no API (only the mapping does), so the API can wait for them."""
     api_domain = aws.apigatewayv2.DomainName(
         ctx.child("api-domain"),
         domain_name=domain.name,
@@ -144,9 +153,6 @@ def _custom_domain(
         tags=ctx.tags("api-domain"),
         opts=ctx.opts(),
     )
-    aws.apigatewayv2.ApiMapping(
-        ctx.child("api-mapping"), api_id=api.id, domain_name=api_domain.domain_name, stage=stage.name, opts=ctx.opts()
-    )
     configuration = api_domain.domain_name_configuration
-    point_domain_at(ctx, domain, AliasTarget(configuration.target_domain_name, configuration.hosted_zone_id))
-    return api_domain
+    alias = point_domain_at(ctx, domain, AliasTarget(configuration.target_domain_name, configuration.hosted_zone_id))
+    return api_domain, alias

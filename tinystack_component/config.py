@@ -190,6 +190,15 @@ def config_key_for(field_path: str) -> str:
     return camel(head) + (f".{rest}" if rest else "")
 
 
+def for_config(error: TinyStackArgsError) -> TinyStackArgsError:
+    """An error of the component as a stack's user reads it: naming the config key of its field, when it has one
+    (the component's own name is the project's, not config)."""
+    head = error.field.partition(".")[0].partition("[")[0]
+    if error.config_key is not None or camel(head) not in CONFIG_KEYS:
+        return error
+    return error.with_config_key(config_key_for(error.field))
+
+
 def as_engine_passes_it(value: Any) -> str:
     """A value from Pulumi.<stack>.yaml as the engine hands it to the program: strings as they are, the rest JSON."""
     return value if isinstance(value, str) else json.dumps(value)

@@ -1,12 +1,13 @@
 """Your own domain over HTTPS: the Route 53 zone, an ACM certificate validated through DNS, and the alias record.
 
-The zone is looked up (and a private one refused) before any resource exists. The certificate comes before the
-front end, which serves the validated certificate's ARN; the front end then points the name at itself with
-`point_domain_at`. With `certificate_arn` given, no certificate is made and the name still gets its record.
+The zone is looked up (and a private, missing or ambiguous one refused) before any resource exists. The certificate
+comes before the front end, which serves the validated certificate's ARN; the front end then points the name at
+itself with `point_domain_at`. With `certificate_arn` given, no certificate is made and the name still gets its record.
 
-A change of `domain_name` replaces the certificate, its validation record and validation, and the alias: Pulumi
-creates each replacement before it deletes the old one (no `delete_before_replace`), so the listener or the API
-domain moves to the new validated ARN before the old certificate, then in use by nobody, is deleted.
+A change of `domain_name` replaces the certificate, its validation record and validation, the alias and, with API
+Gateway, the API domain (its name is immutable) and mapping: Pulumi creates each replacement before it deletes the
+old one (no `delete_before_replace`), so the listener moves to the new validated ARN, and the new API domain is made
+with it, before the old certificate, then in use by nobody, is deleted.
 """
 
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .context import StackContext
-from .validation import HOSTED_ZONE_ID, Settings, check_hosted_zone
+from .validation import HOSTED_ZONE_ID, Settings, check_hosted_zone, missing_hosted_zone
 
 VALIDATION_RECORD_TTL = 60
 
@@ -45,19 +46,37 @@ class AliasTarget:
     zone_id: pulumi.Input[str]
 
 
-def look_up_zone(ctx: StackContext, settings: Settings) -> Optional[HostedZone]:
-    """The public zone of domain_name, by id or by name; refused, before any resource, when private or foreign."""
+def look_up_zone(ctx: StackContext, settings: Settings, zone_given: bool) -> Optional[HostedZone]:
+    """The public zone of domain_name, by id or by name; refused, before any resource, when private, missing or
+    foreign. Errors name hosted_zone, or domain_name when the zone is its parent domain (`zone_given` false)."""
     if settings.domain_name is None:
         return None
+    field = "hosted_zone" if zone_given else "domain_name"
     given = settings.hosted_zone
     by_id = HOSTED_ZONE_ID.match(given) is not None
-    found = aws.route53.get_zone(
-        zone_id=given if by_id else None,
-        name=None if by_id else given,
-        private_zone=False,
-        opts=ctx.invoke_opts(),
-    )
-    return HostedZone(found.zone_id, check_hosted_zone(settings, found.name, bool(found.private_zone)))
+    found, reason = _get_zone(ctx, given, by_id, private=False)
+    if found is None and not by_id:
+        # By name the provider sees one kind of zone only: a private zone of that name is refused as private.
+        found, _ = _get_zone(ctx, given, by_id, private=True)
+    if found is None:
+        raise missing_hosted_zone(settings, field, by_id, reason)
+    return HostedZone(found.zone_id, check_hosted_zone(settings, field, found.name, bool(found.private_zone)))
+
+
+def _get_zone(
+    ctx: StackContext, given: str, by_id: bool, private: bool
+) -> tuple[Optional[aws.route53.GetZoneResult], str]:
+    """The zone, or None and the provider's reason: it reports a missing or ambiguous zone as a plain error."""
+    try:
+        found = aws.route53.get_zone(
+            zone_id=given if by_id else None,
+            name=None if by_id else given,
+            private_zone=private,
+            opts=ctx.invoke_opts(),
+        )
+    except Exception as error:
+        return None, str(error)
+    return found, ""
 
 
 def build_domain(ctx: StackContext, settings: Settings, zone: Optional[HostedZone]) -> Optional[Domain]:

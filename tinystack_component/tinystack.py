@@ -93,7 +93,7 @@ class TinyStack(pulumi.ComponentResource):
         check_image_region(settings, region)
         check_certificate_region(settings, region)
         endpoint_zones = check_endpoint_zones(settings, zones)
-        zone = look_up_zone(ctx, settings)
+        zone = look_up_zone(ctx, settings, zone_given=(args or {}).get("hosted_zone") is not None)
         if settings.kms:
             ctx = dataclasses.replace(ctx, encryption_key=build_stack_key(ctx, region))
 

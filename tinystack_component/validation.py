@@ -814,22 +814,39 @@ def check_certificate_region(settings: Settings, region: str) -> None:
         )
 
 
-def check_hosted_zone(settings: Settings, zone_name: str, private: bool) -> str:
-    """The looked-up zone: public (the internet must resolve the name) and holding domain_name. Its name, no dot."""
+def check_hosted_zone(settings: Settings, field: str, zone_name: str, private: bool) -> str:
+    """The looked-up zone: public (the internet must resolve the name) and holding domain_name. Its name, no dot.
+
+    `field` is hosted_zone, or domain_name when the zone is its parent domain, the default."""
     name = zone_name.removesuffix(".")
     if private:
-        raise TinyStackArgsError(
-            "hosted_zone",
-            settings.hosted_zone,
+        raise _fail(
+            field,
+            getattr(settings, field),
             f"expected a public hosted zone: {name} is private, and the internet-facing front end needs a name "
             "the internet can resolve",
-            "hostedZone",
         )
     if not is_inside_zone(settings.domain_name, name):
-        raise TinyStackArgsError(
-            "hosted_zone",
-            settings.hosted_zone,
+        raise _fail(
+            field,
+            getattr(settings, field),
             f"expected the zone that holds domain_name {settings.domain_name}; this zone is {name}",
-            "hostedZone",
         )
     return name
+
+
+def missing_hosted_zone(settings: Settings, field: str, by_id: bool, reason: str) -> TinyStackArgsError:
+    """The look-up found no zone (by name: none, or several, public or private, of that name)."""
+    given = settings.hosted_zone
+    if by_id:
+        accepted = (
+            f"expected the id of a public hosted zone in the provider's account; Route 53 has none with id {given}"
+        )
+    else:
+        default = " (the parent domain of domain_name, the default)" if field == "domain_name" else ""
+        accepted = (
+            f"expected one public hosted zone named {given}{default}, but no single one exists in the provider's "
+            f"account; set hosted_zone to the id (Z…) of the public zone that holds {settings.domain_name}, or to "
+            "its name"
+        )
+    return _fail(field, getattr(settings, field), f"{accepted} (Route 53 said: {reason})")

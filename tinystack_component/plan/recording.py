@@ -7,9 +7,9 @@ placeholders, and are labelled as such wherever they are shown.
 
 import asyncio
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Union
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
@@ -35,7 +35,8 @@ class MockZone:
     private: bool = False
 
 
-# The account's zones; a public zone of any other name is made up on demand, so any domain can be planned.
+# The mocked account's zones. `make plan` cannot see the real account, so by default a public zone of any other
+# name is made up on demand and any domain can be planned; `RecordingMocks(hosted_zones=...)` holds exactly those.
 HOSTED_ZONES = (
     MockZone("Z0EXAMPLE0PUBLIC0ZONE", "example.com"),
     MockZone("Z0EXAMPLE0PRIVATE0ZONE", "internal.example.com", private=True),
@@ -159,12 +160,14 @@ def _computed_state(region: str, typ: str, name: str, inputs: dict[str, Any]) ->
 class RecordingMocks(pulumi.runtime.Mocks):
     """Answers the engine's calls offline: placeholder ids and ARNs for resources, realistic invoke payloads."""
 
-    def __init__(self, region: str = DEFAULT_REGION) -> None:
+    def __init__(self, region: str = DEFAULT_REGION, hosted_zones: Optional[Sequence[MockZone]] = None) -> None:
         self.invokes: list[Invoke] = []
         self.region = region
         self.zone_names = [f"{region}{letter}" for letter in "abcdef"]
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
-        self.hosted_zones: list[MockZone] = list(HOSTED_ZONES)
+        self.hosted_zones: list[MockZone] = list(HOSTED_ZONES if hosted_zones is None else hosted_zones)
+        self.made_up_zones = hosted_zones is None
+        """A public zone is made up for a name no zone has; with the account's zones given, that name is missing."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[Optional[str], dict]:
         self.inputs[(args.typ, args.name)] = _unwrap_secrets(dict(args.inputs))
@@ -199,24 +202,30 @@ def _uuid(*parts: str) -> str:
     return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
 
 
-def _hosted_zone(mocks: "RecordingMocks", args: Mapping[str, Any]) -> dict[str, Any]:
-    """The provider's answer: by id, the zone whatever its kind; by name, a public zone only (private_zone false)."""
+def _hosted_zone(mocks: "RecordingMocks", args: Mapping[str, Any]) -> "InvokeAnswer":
+    """The provider's answer: by id, the zone whatever its kind; by name, the one zone of that name and kind
+    (private_zone), else the provider's error."""
     zone_id, name = args.get("zoneId"), str(args.get("name") or "").removesuffix(".")
     if zone_id:
-        zone = next((zone for zone in mocks.hosted_zones if zone.zone_id == zone_id), None)
+        matches = [zone for zone in mocks.hosted_zones if zone.zone_id == zone_id]
     else:
-        want_private = bool(args.get("privateZone"))
-        matches = [zone for zone in mocks.hosted_zones if zone.name == name]
-        zone = next((zone for zone in matches if zone.private == want_private), None)
-        if zone is None and not matches:
-            zone = MockZone(f"Z0{_digest('zone', name)[:18].upper()}", name)
-    if zone is None:
-        raise Exception("no matching Route 53 Hosted Zone found")
+        named = [zone for zone in mocks.hosted_zones if zone.name == name]
+        matches = [zone for zone in named if zone.private == bool(args.get("privateZone"))]
+        if not named and mocks.made_up_zones:
+            matches = [MockZone(f"Z0{_digest('zone', name)[:18].upper()}", name)]
+    # A failed read comes back as the invoke's failure, as the engine returns the provider's error (a raised one
+    # would be an RPC error: it fails the whole program even when caught).
+    if not matches:
+        return {}, [("zoneId" if zone_id else "name", "no matching Route 53 Hosted Zone found")]
+    if len(matches) > 1:
+        reason = "multiple Route 53 Hosted Zones matched; use additional constraints to reduce matches to a single"
+        return {}, [("name", f"{reason} Hosted Zone")]
+    (zone,) = matches
     return {
         "id": zone.zone_id,
         "zoneId": zone.zone_id,
-        # Route 53's own form of the name ends in a dot; asked by id, answer so (TinyStack takes either form).
-        "name": f"{zone.name}." if zone_id else zone.name,
+        # Route 53 ends the name in a dot; the provider strips it, asked by id and by name alike.
+        "name": zone.name,
         "privateZone": zone.private,
         "arn": f"arn:aws:route53:::hostedzone/{zone.zone_id}",
         "callerReference": f"tinystack-{zone.zone_id}",
@@ -274,7 +283,10 @@ def _ssm_parameter(mocks: RecordingMocks, args: Mapping[str, Any]) -> dict[str, 
     return {"name": name, "value": ami, "type": "String", "version": 1, "arn": arn}
 
 
-INVOKE_ANSWERS: dict[str, Callable[[RecordingMocks, Mapping[str, Any]], dict[str, Any]]] = {
+# An invoke's result, or an empty one and its failures (property, reason), as Mocks.call may return.
+InvokeAnswer = Union[dict[str, Any], tuple[dict[str, Any], list[tuple[str, str]]]]
+
+INVOKE_ANSWERS: dict[str, Callable[[RecordingMocks, Mapping[str, Any]], InvokeAnswer]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _availability_zones,
     "aws:index/getRegion:getRegion": lambda mocks, _: {
         "region": mocks.region,
