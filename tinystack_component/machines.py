@@ -41,7 +41,7 @@ def ecs_optimized_ami(ctx: StackContext, instance_type: str) -> pulumi.Output[st
     return _ssm_parameter(ctx, f"/aws/service/ecs/optimized-ami/amazon-linux-2023/{arm}recommended/image_id")
 
 
-def public_instance(
+def al2023_instance(
     ctx: StackContext,
     suffix: str,
     *,
@@ -55,8 +55,8 @@ def public_instance(
     public: bool = True,
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> aws.ec2.Instance:
-    """An AL2023 instance with a public IP in a public subnet (the NAT instance, the bastion), or without one
-    (public=False: the Session Manager bastion in an app subnet)."""
+    """A hardened AL2023 instance: with a public IP in a public subnet (the NAT instance, the SSH bastion), or
+    without one (public=False: the Session Manager bastion in an app subnet)."""
     return aws.ec2.Instance(
         ctx.child(suffix),
         ami=al2023_ami(ctx, instance_type),

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi_aws as aws
 
 from .context import StackContext
-from .machines import public_instance
+from .machines import al2023_instance
 from .network import Network
 from .roles import SSM_MANAGED_INSTANCE_CORE, instance_profile
 from .security import SecurityGroups
@@ -40,7 +40,7 @@ class NatInstance:
 
 def build_nat_instance(ctx: StackContext, network: Network, groups: SecurityGroups, instance_type: str) -> NatInstance:
     assert groups.nat_instance is not None
-    instance = public_instance(
+    instance = al2023_instance(
         ctx,
         "nat-instance",
         instance_type=instance_type,

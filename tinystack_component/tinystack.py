@@ -98,15 +98,16 @@ class TinyStack(pulumi.ComponentResource):
         network = build_network(ctx, settings, zones, region)
         groups = build_security_groups(ctx, network, settings)
         nat = build_nat_instance(ctx, network, groups, settings.nat_instance_type) if settings.nat else None
-        if not settings.nat:
-            build_vpc_endpoints(ctx, network, groups, settings, endpoint_zones)
-        cluster = build_cluster(ctx, settings, network, groups)
+        endpoints = [] if settings.nat else build_vpc_endpoints(ctx, network, groups, settings, endpoint_zones)
+        cluster = build_cluster(ctx, settings, network, groups, endpoints)
         domain = build_domain(ctx, settings, zone)
         exposure = self._front_end(ctx, settings, network, groups, domain)
         database = build_database(ctx, settings.database, network, groups) if settings.database else None
         connection = database.connection if database else None
-        app = build_app(ctx, settings, cluster, exposure, self._image(ctx, settings), region, connection)
-        bastion = build_bastion(ctx, settings.bastion, network, groups, connection) if settings.bastion else None
+        app = build_app(ctx, settings, cluster, exposure, self._image(ctx, settings), region, connection, endpoints)
+        bastion = (
+            build_bastion(ctx, settings.bastion, network, groups, connection, endpoints) if settings.bastion else None
+        )
 
         self._expose_network(network, settings, nat.instance.id if nat else None)
         self.cluster_name = cluster.cluster.name
