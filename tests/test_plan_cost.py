@@ -133,7 +133,7 @@ def test_endpoints_in_fewer_azs_than_the_app_subnets_state_the_cross_az_traffic(
     every_az = [endpoint("ecs", ["id:app-1", "id:app-2", "id:app-3"])]
     assert cross_az(estimate(network() + every_az, PRICES).assumptions) == []
     # Two AZs of app subnets, endpoints in both: nothing crosses.
-    two = network(("us-east-1a", "us-east-1b")) + [endpoint("ecs", ["id:app-1", "id:app-2"])]
+    two = [*network(("us-east-1a", "us-east-1b")), endpoint("ecs", ["id:app-1", "id:app-2"])]
     assert cross_az(estimate(two, PRICES).assumptions) == []
 
 

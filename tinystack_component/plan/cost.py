@@ -158,9 +158,9 @@ class _Estimator:
         )
         if narrow:
             self.assumptions.append(
-                f"Cross-AZ traffic: {', '.join(sorted(narrow))} in fewer AZs than the {app_zones} of the app subnets; the "
-                f"others reach them across zones at {self.prices['cross_az_gb_each_way']} USD per GB each way "
-                "(not included)."
+                f"Cross-AZ traffic: {', '.join(sorted(narrow))} in fewer AZs than the {app_zones} of the app "
+                f"subnets; the others reach them across zones at {self.prices['cross_az_gb_each_way']} USD per GB "
+                "each way (not included)."
             )
 
     def app_zone_count(self) -> int:
