@@ -222,6 +222,7 @@ def _endpoints(fake: Fake) -> None:
         vpcEndpointType="Gateway",
         serviceName="com.amazonaws.eu-west-3.s3",
         routeTableIds=app_tables,
+        outputs={"prefixListId": "pl-6da54004"},
     )
     fake.rule("web-allow-vpc-to-endpoints-tcp-443-in", "endpoints", 443, ingress=True, cidr=VPC_CIDR)
     fake.rule("web-allow-containers-to-endpoints-tcp-443-out", "containers", 443, ingress=False, peer="endpoints")

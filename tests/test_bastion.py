@@ -1,10 +1,13 @@
 """The optional SSH bastion: key pair, placement, hardening, and the commands it outputs."""
 
+import re
+
 import pytest
 
 from tests.conftest import BASTION, PUBLIC_KEY, T
 from tinystack_component.args import TinyStackArgsError
 from tinystack_component.plan.reachability import find_edges
+from tinystack_component.security import BASTION_DESCRIPTION
 
 
 def test_no_bastion_unless_configured(build):
@@ -131,17 +134,48 @@ def test_session_manager_outputs_and_port_forwarding(build):
     stack = build({**SESSION_MANAGER, "database": {}})
     instance_id = stack.named("web-bastion").id
     assert stack.output("bastion_public_ip") is None
-    assert stack.output("bastion_ssh_command") == f"aws ssm start-session --target {instance_id}"
+    session = f"aws ssm start-session --region us-east-1 --target {instance_id}"
+    assert stack.output("bastion_ssh_command") == session
     assert stack.output("database_tunnel_command") == (
-        f"aws ssm start-session --target {instance_id} --document-name AWS-StartPortForwardingSessionToRemoteHost"
+        f"{session} --document-name AWS-StartPortForwardingSessionToRemoteHost"
         " --parameters host=web-database.abcdefg.us-east-1.rds.amazonaws.com,portNumber=5432,localPortNumber=5432"
     )
     assert build(SESSION_MANAGER).output("database_tunnel_command") is None
 
 
+def test_session_manager_commands_name_the_stacks_region(build):
+    build.mocks.region = "eu-west-1"
+    build.mocks.zone_names = ["eu-west-1a", "eu-west-1b", "eu-west-1c"]
+    stack = build(SESSION_MANAGER)
+    assert stack.output("bastion_ssh_command") == (
+        f"aws ssm start-session --region eu-west-1 --target {stack.named('web-bastion').id}"
+    )
+
+
 def test_allowed_cidrs_without_a_key_are_refused(build):
     with pytest.raises(TinyStackArgsError, match=r"Session Manager bastion .* has no inbound rule"):
         build({"bastion": {"allowed_cidrs": ["203.0.113.7/32"]}})
+
+
+def test_one_group_description_for_both_kinds_so_switching_never_replaces_the_group(build):
+    ssh, session_manager = build({"bastion": BASTION}), build(SESSION_MANAGER)
+    assert ssh.named("web-bastion-sg").inputs == session_manager.named("web-bastion-sg").inputs
+    assert ssh.named("web-bastion-sg").inputs["description"] == BASTION_DESCRIPTION
+    # AWS's character set for group descriptions (no apostrophes).
+    assert re.fullmatch(r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{1,255}", BASTION_DESCRIPTION)
+
+
+@pytest.mark.parametrize("bastion", [SESSION_MANAGER, {"bastion": BASTION}], ids=["session-manager", "ssh"])
+def test_isolated_bastion_waits_for_the_endpoints_only_when_it_uses_them(build, bastion):
+    stack = build({**ISOLATED_IMAGE, **bastion})
+    dependencies = set(stack.named("web-bastion").options["dependencies"])
+    endpoints = {e.urn for e in stack.of_type(T.ENDPOINT) if e.inputs["vpcEndpointType"] == "Interface"}
+    if bastion is SESSION_MANAGER:
+        # Its agent registers through the ssm endpoints at boot; on destroy they go after it.
+        assert len(endpoints) == 8 and endpoints <= dependencies
+    else:
+        # The SSH bastion reaches Systems Manager through the internet gateway.
+        assert len(endpoints) == 6 and not endpoints & dependencies
 
 
 def test_the_bastions_public_address_waits_for_the_internet_gateway(build):

@@ -138,6 +138,7 @@ def test_switching_between_the_two_bastion_kinds_never_touches_the_database(buil
     session_manager = build({**mode, **DATABASE, **SESSION_MANAGER_BASTION})
     without = build({**mode, **DATABASE})
     assert snapshot(ssh, DATA) == snapshot(session_manager, DATA) == snapshot(without, DATA)
+    assert len(snapshot(ssh, DATA)) == 3
     assert ssh.named("web-database-sg").inputs == session_manager.named("web-database-sg").inputs
     # The database's rule from the bastion keeps its name; only the bastion side of it differs.
     for stack in (ssh, session_manager):
@@ -174,6 +175,18 @@ def test_isolated_edits_keep_the_database(build, edit):
     before = build({**ISOLATED, **DATABASE})
     after = build({**ISOLATED, **DATABASE, **ISOLATED_EDITS[edit]})
     assert snapshot(after, DATA) == snapshot(before, DATA)
+    assert len(snapshot(before, DATA)) == 3
+
+
+@pytest.mark.parametrize("zones", [1, 2])
+def test_toggling_nat_with_endpoint_zones_set_is_one_key_and_keeps_network_and_database(build, zones):
+    kept = (T.VPC, T.SUBNET, *DATA)
+    isolated = build({**ISOLATED, **DATABASE, "endpoint_zones": zones})
+    # The same config with nat true: endpoint_zones stays and is unused.
+    with_nat = build({**DATABASE, "container_image": ISOLATED["container_image"], "endpoint_zones": zones})
+    assert snapshot(with_nat, kept) == snapshot(isolated, kept)
+    assert len(snapshot(isolated, kept)) == 1 + 6 + 3
+    assert [e.name for e in with_nat.of_type(T.ENDPOINT)] == ["web-s3-endpoint"]
 
 
 # What the single NAT instance design (an aws.ec2.Instance with an EIP) registered and the self-healing NAT keeps,

@@ -43,13 +43,12 @@ def test_without_database_secrets_or_session_manager_only_what_ecs_on_ec2_needs(
     assert set(ALWAYS) == set(ECS_ON_EC2)
 
 
-# Every combination: database or not, container secrets or not, no bastion / SSH bastion / Session Manager bastion;
-# each with endpoint_zones unset, 1, 2 and 3 for the pure set, and one of them for a recorded build.
+# Every combination: database or not, container secrets or not, no bastion / SSH bastion / Session Manager bastion.
+# The pure set reads no zone count; the recorded builds run each kind with endpoint_zones 1, 2 and 3 (3 = unset).
 KINDS = list(itertools.product([{}, {"database": {}}], [{}, SECRET], [{}, SSH_BASTION, SESSION_MANAGER_BASTION]))
-COMBINATIONS = [(*kind, zones) for kind in KINDS for zones in (None, 1, 2, 3)]
 
 
-def combination(database, secrets, bastion, zones):
+def combination(database, secrets, bastion, zones=None):
     args = {**ISOLATED, **database, **secrets, **bastion}
     return args if zones is None else {**args, "endpoint_zones": zones}
 
@@ -63,23 +62,30 @@ def expected_services(database, secrets, bastion):
     return sorted(expected)
 
 
-@pytest.mark.parametrize(("database", "secrets", "bastion", "zones"), COMBINATIONS)
-def test_the_endpoint_set_for_each_combination(database, secrets, bastion, zones):
-    found = interface_endpoint_services(validate(combination(database, secrets, bastion, zones)))
+@pytest.mark.parametrize(("database", "secrets", "bastion"), KINDS)
+def test_the_endpoint_set_for_each_combination(database, secrets, bastion):
+    found = interface_endpoint_services(validate(combination(database, secrets, bastion)))
     assert sorted(found) == expected_services(database, secrets, bastion)
     assert "ec2messages" not in found
 
 
-@pytest.mark.parametrize(
-    ("database", "secrets", "bastion", "zones"),
-    [(*kind, (None, 1, 2, 3)[index % 4]) for index, kind in enumerate(KINDS)],
-)
+# One build per kind; the zone count turns with the database and secrets, so each bastion kind is recorded with
+# endpoint_zones 1, 2 and 3 (KINDS varies the bastion fastest: kind 3a + b gets (a + b) % 3 + 1).
+RECORDED = [(*kind, (index // 3 + index % 3) % 3 + 1) for index, kind in enumerate(KINDS)]
+
+
+@pytest.mark.parametrize(("database", "secrets", "bastion", "zones"), RECORDED)
 def test_the_recorded_endpoints_and_their_subnets_for_each_combination(build, database, secrets, bastion, zones):
     stack = build(combination(database, secrets, bastion, zones))
     assert services(stack) == expected_services(database, secrets, bastion)
-    first = [stack.named(f"web-app-{n}").id for n in range(1, (zones or 3) + 1)]
+    first = [stack.named(f"web-app-{n}").id for n in range(1, zones + 1)]
     for endpoint in interface_endpoints(stack).values():
         assert endpoint.inputs["subnetIds"] == first, endpoint.name
+
+
+def test_each_bastion_kind_is_recorded_with_one_two_and_three_endpoint_zones():
+    for bastion in ({}, SSH_BASTION, SESSION_MANAGER_BASTION):
+        assert {zones for *_, kind, zones in RECORDED if kind == bastion} == {1, 2, 3}
 
 
 def test_endpoints_sit_in_the_app_subnets_behind_their_group(isolated):
@@ -137,13 +143,22 @@ def test_nat_mode_has_no_interface_endpoints(build):
         ({**ISOLATED, "endpoint_zones": 4}, "from 1 to 3"),
         ({**ISOLATED, "endpoint_zones": 3, "availability_zones": ["us-east-1a", "us-east-1b"]}, "from 1 to 2"),
         ({**ISOLATED, "endpoint_zones": "one"}, "Availability Zones"),
-        ({"endpoint_zones": 1}, "nat false"),
+        ({"endpoint_zones": 0}, "from 1 to 3"),
     ],
 )
 def test_endpoint_zones_is_validated_against_the_az_count(args, accepted):
     with pytest.raises(TinyStackArgsError, match="endpoint_zones") as error:
         validate(args)
     assert accepted in str(error.value)
+
+
+def test_endpoint_zones_is_unused_with_nat_so_toggling_nat_is_one_key(build):
+    assert validate({"endpoint_zones": 1}).endpoint_zones is None
+    assert validate({**ISOLATED, "endpoint_zones": 1}).endpoint_zones == 1
+    with_key = build({"endpoint_zones": 1})
+    assert {(r.type, r.name): r.inputs for r in with_key.resources} == {
+        (r.type, r.name): r.inputs for r in build().resources
+    }
 
 
 def test_endpoint_zones_beyond_the_looked_up_azs_fails_before_any_resource(eu_build):
@@ -164,3 +179,21 @@ def test_container_instances_get_session_manager_only_where_it_is_reachable(buil
     assert "AmazonSSMManagedInstanceCore" in policies(build())
     assert "AmazonSSMManagedInstanceCore" not in policies(build(ISOLATED))
     assert "AmazonSSMManagedInstanceCore" in policies(build({**ISOLATED, **SESSION_MANAGER_BASTION}))
+
+
+@pytest.mark.parametrize("bastion", [{}, SESSION_MANAGER_BASTION], ids=["no-bastion", "session-manager-bastion"])
+def test_the_instances_and_the_service_start_after_the_endpoints_and_stop_before_them(build, bastion):
+    # Agents that boot before private DNS answers never register; on destroy or a nat toggle the endpoints must
+    # outlive the service's draining.
+    stack = build({**ISOLATED, **bastion})
+    endpoints = {e.urn for e in interface_endpoints(stack).values()}
+    assert len(endpoints) == len(expected_services({}, {}, bastion))
+    for name in ("web-asg", "web-service"):
+        assert endpoints <= set(stack.named(name).options["dependencies"]), name
+
+
+def test_with_nat_the_instances_and_the_service_wait_for_no_endpoint(build):
+    stack = build()
+    s3 = stack.named("web-s3-endpoint").urn
+    for name in ("web-asg", "web-service"):
+        assert s3 not in stack.named(name).options["dependencies"], name

@@ -21,6 +21,7 @@ PRICES = {
     "alb_lcu_hour": 0.01,
     "interface_endpoint_az_hour": 0.01,
     "interface_endpoint_gb": 0.01,
+    "cross_az_gb_each_way": 0.02,
     "nat_gateway_hour": 0.04,
     "nat_gateway_gb": 0.045,
     "rds_instance_hour": {"db.t4g.micro": 0.02},
@@ -106,6 +107,44 @@ def test_interface_endpoints_are_billed_per_endpoint_per_az_with_the_saving_agai
     }
     assert cost.endpoints_usd == pytest.approx(6.0)
     assert cost.ten_endpoints_in_three_azs_usd == pytest.approx(30.0)
+
+
+def endpoint(service, subnets):
+    return res(
+        t.VPC_ENDPOINT,
+        f"web-{service}-endpoint",
+        vpcEndpointType="Interface",
+        serviceName=f"com.amazonaws.us-east-1.{service}",
+        subnetIds=subnets,
+    )
+
+
+def cross_az(assumptions):
+    return [line for line in assumptions if line.startswith("Cross-AZ traffic")]
+
+
+def test_endpoints_in_fewer_azs_than_the_app_subnets_state_the_cross_az_traffic():
+    endpoints = [endpoint("ecs", ["id:app-1", "id:app-2", "id:app-3"]), endpoint("logs", ["id:app-1"])]
+    found = cross_az(estimate(network() + endpoints, PRICES).assumptions)
+    assert found == [
+        "Cross-AZ traffic: logs in fewer AZs than the 3 of the app subnets; the others reach them across zones at "
+        "0.02 USD per GB each way (not included)."
+    ]
+    every_az = [endpoint("ecs", ["id:app-1", "id:app-2", "id:app-3"])]
+    assert cross_az(estimate(network() + every_az, PRICES).assumptions) == []
+    # Two AZs of app subnets, endpoints in both: nothing crosses.
+    two = [*network(("us-east-1a", "us-east-1b")), endpoint("ecs", ["id:app-1", "id:app-2"])]
+    assert cross_az(estimate(two, PRICES).assumptions) == []
+
+
+@pytest.mark.parametrize(("zones", "crossing"), [(None, False), (3, False), (2, True), (1, True)])
+def test_a_recorded_isolated_stack_states_cross_az_traffic_only_with_fewer_endpoint_zones(build, zones, crossing):
+    args = ISOLATED_ALB if zones is None else {**ISOLATED_ALB, "endpoint_zones": zones}
+    found = cross_az(estimate(build(args).resources).assumptions)
+    assert len(found) == crossing
+    if crossing:
+        assert "ecr.api, ecr.dkr, ecs, ecs-agent, ecs-telemetry, logs in fewer AZs than the 3" in found[0]
+        assert "0.01 USD per GB each way" in found[0]
 
 
 def test_no_interface_endpoints_no_saving_line():

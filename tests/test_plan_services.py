@@ -147,6 +147,21 @@ def test_without_the_s3_gateway_endpoint_image_layers_are_unreachable():
     assert [v.resource for v in unreachable(fake.resources)] == ["s3"]
 
 
+def test_443_to_another_prefix_list_is_not_s3_access():
+    """A rule to DynamoDB's (or any other) prefix list does not open the S3 gateway endpoint's."""
+    fake = good_stack(nat=False).update("web-allow-containers-to-s3-tcp-443-out", prefixListId="pl-02cd2c6b")
+    assert [v.resource for v in unreachable(fake.resources)] == ["s3"]
+
+
+def test_the_recorded_s3_rule_names_the_gateway_endpoints_own_prefix_list(build):
+    stack = build(ISOLATED)
+    assert table(stack.resources)["s3"][0] == VIA_S3_GATEWAY
+    rule = stack.named("web-allow-containers-to-s3-tcp-443-out")
+    planted = [copy.deepcopy(r) if r is rule else r for r in stack.resources]
+    next(r for r in planted if r.name == rule.name).inputs["prefixListId"] = "pl-02cd2c6b"
+    assert table(planted)["s3"][0] == UNREACHABLE
+
+
 def test_a_nat_route_to_a_static_network_interface_counts_as_through_the_nat():
     """An ASG NAT behind a static ENI: the route names an interface that no recorded instance owns."""
     fake = good_stack()

@@ -95,7 +95,7 @@ class TinyStackArgs(TypedDict, total=False):
     availability_zones: list[str]
     """Two or three distinct Availability Zones. Default: the first three available zones of the region."""
     endpoint_zones: int
-    """nat false: interface endpoints in the first N AZs (default all). Others cross AZs; an outage there cuts all."""
+    """With nat false, endpoints in the first N AZs (default all): others cross AZs, an outage there cuts all."""
     nat_instance_type: str
     """EC2 instance type of the NAT instance. Default: t4g.nano."""
     nat_high_availability: bool

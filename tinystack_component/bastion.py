@@ -6,6 +6,7 @@ Manager host in an app subnet, with no public IP, no key pair and no inbound rul
 through Systems Manager (the NAT, or the ssm and ssmmessages endpoints in isolated mode).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional
 
@@ -13,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from .context import StackContext
-from .machines import public_instance
+from .machines import al2023_instance
 from .network import Network
 from .roles import SSM_MANAGED_INSTANCE_CORE, instance_profile
 from .security import SecurityGroups
@@ -46,14 +47,16 @@ def build_bastion(
     network: Network,
     groups: SecurityGroups,
     database: Optional[DatabaseConnection],
+    endpoints: Sequence[aws.ec2.VpcEndpoint] = (),
 ) -> Bastion:
+    """`endpoints`: the isolated stack's interface endpoints, which the Session Manager bastion's agent needs."""
     assert groups.bastion is not None
     if settings.session_manager:
-        return _session_manager_bastion(ctx, settings, network, groups.bastion.id, database)
+        return _session_manager_bastion(ctx, settings, network, groups.bastion.id, database, endpoints)
     key_pair = aws.ec2.KeyPair(
         ctx.child("bastion-key"), public_key=settings.public_key, tags=ctx.tags("bastion-key"), opts=ctx.opts()
     )
-    instance = public_instance(
+    instance = al2023_instance(
         ctx,
         "bastion",
         instance_type=settings.instance_type,
@@ -79,8 +82,9 @@ def _session_manager_bastion(
     network: Network,
     security_group_id: pulumi.Output[str],
     database: Optional[DatabaseConnection],
+    endpoints: Sequence[aws.ec2.VpcEndpoint],
 ) -> Bastion:
-    instance = public_instance(
+    instance = al2023_instance(
         ctx,
         "bastion",
         instance_type=settings.instance_type,
@@ -89,8 +93,11 @@ def _session_manager_bastion(
         profile=instance_profile(ctx, "bastion", [SSM_MANAGED_INSTANCE_CORE]),
         user_data=None,
         public=False,
+        # Isolated mode: its agent registers at boot through the ssm endpoints, so they come first and go last.
+        depends_on=endpoints,
     )
-    session = pulumi.Output.concat("aws ssm start-session --target ", instance.id)
+    # The region the instance lives in, whatever the user's CLI defaults to.
+    session = pulumi.Output.concat(f"aws ssm start-session --region {network.region} --target ", instance.id)
     tunnel = None
     if database is not None:
         port = str(database.port)

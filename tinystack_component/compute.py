@@ -6,6 +6,7 @@ in `service.py`.
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi_aws as aws
@@ -28,7 +29,14 @@ class Cluster:
     default_strategy: aws.ecs.ClusterCapacityProviders
 
 
-def build_cluster(ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups) -> Cluster:
+def build_cluster(
+    ctx: StackContext,
+    settings: Settings,
+    network: Network,
+    groups: SecurityGroups,
+    endpoints: Sequence[aws.ec2.VpcEndpoint] = (),
+) -> Cluster:
+    """`endpoints`: the isolated stack's interface endpoints, which the instances need from their first boot."""
     cluster = aws.ecs.Cluster(
         ctx.child("cluster"),
         # ECS.12: Container Insights.
@@ -37,7 +45,7 @@ def build_cluster(ctx: StackContext, settings: Settings, network: Network, group
         opts=ctx.opts(),
     )
     launch_template = _launch_template(ctx, settings, cluster, groups)
-    group = _auto_scaling_group(ctx, settings, network, launch_template)
+    group = _auto_scaling_group(ctx, settings, network, launch_template, endpoints)
     capacity_provider = aws.ecs.CapacityProvider(
         ctx.child("capacity-provider"),
         auto_scaling_group_provider={
@@ -152,7 +160,11 @@ def _launch_template(
 
 
 def _auto_scaling_group(
-    ctx: StackContext, settings: Settings, network: Network, launch_template: aws.ec2.LaunchTemplate
+    ctx: StackContext,
+    settings: Settings,
+    network: Network,
+    launch_template: aws.ec2.LaunchTemplate,
+    endpoints: Sequence[aws.ec2.VpcEndpoint],
 ) -> aws.autoscaling.Group:
     tags = {**ctx.tags("container-instance"), "AmazonECSManaged": "true"}
     return aws.autoscaling.Group(
@@ -166,6 +178,8 @@ def _auto_scaling_group(
         protect_from_scale_in=True,
         health_check_type="EC2",
         tags=[{"key": key, "value": value, "propagate_at_launch": True} for key, value in tags.items()],
-        # The capacity provider's managed scaling owns the desired capacity once the group exists.
-        opts=ctx.opts(ignore_changes=["desired_capacity"]),
+        # The capacity provider's managed scaling owns the desired capacity once the group exists. Isolated: an
+        # agent that boots before the endpoints' private DNS answers never registers, and on destroy the
+        # endpoints must outlive the instances' draining.
+        opts=ctx.opts(ignore_changes=["desired_capacity"], depends_on=list(endpoints)),
     )

@@ -41,7 +41,7 @@ def ecs_optimized_ami(ctx: StackContext, instance_type: str) -> pulumi.Output[st
     return _ssm_parameter(ctx, f"/aws/service/ecs/optimized-ami/amazon-linux-2023/{arm}recommended/image_id")
 
 
-def public_instance(
+def al2023_instance(
     ctx: StackContext,
     suffix: str,
     *,

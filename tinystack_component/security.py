@@ -25,6 +25,8 @@ from .validation import Settings
 
 ANYWHERE = "0.0.0.0/0"
 HTTP, HTTPS, SSH = 80, 443, 22
+# One description for both kinds: AWS replaces a group whose description changes, so switching kinds keeps it.
+BASTION_DESCRIPTION = "Bastion to the database: inbound SSH from the allowed CIDRs only, none with Session Manager"
 
 
 @dataclass(frozen=True)
@@ -106,18 +108,12 @@ def build_security_groups(ctx: StackContext, network: Network, settings: Setting
         database=group("database", "RDS: the engine port from the containers and bastion")
         if settings.database
         else None,
-        bastion=group("bastion", _bastion_description(settings)) if settings.bastion else None,
+        bastion=group("bastion", BASTION_DESCRIPTION) if settings.bastion else None,
     )
     _front_end_rules(ctx, groups, settings)
     _egress_rules(ctx, groups, network)
     _data_and_access_rules(ctx, groups, settings, network)
     return groups
-
-
-def _bastion_description(settings: Settings) -> str:
-    if settings.bastion is not None and settings.bastion.session_manager:
-        return "Session Manager bastion: no inbound rule; out to the database port and 443 only"
-    return "SSH bastion: port 22 from the allowed CIDRs"
 
 
 def _security_group(ctx: StackContext, network: Network, label: str, description: str) -> aws.ec2.SecurityGroup:

@@ -67,7 +67,9 @@ def build_app(
     image: pulumi.Input[str],
     region: str,
     database: Optional[DatabaseConnection],
+    endpoints: Sequence[aws.ec2.VpcEndpoint] = (),
 ) -> App:
+    """`endpoints`: the isolated stack's interface endpoints, which tasks need to pull, log and read secrets."""
     app_log_group = log_group(ctx, "app-logs")
     execution_role = service_role(ctx, "task-execution-role", "ecs-tasks.amazonaws.com")
     # In place of AmazonECSTaskExecutionRolePolicy, whose log actions reach every log group of the account.
@@ -102,7 +104,7 @@ def build_app(
         # A task started before its role may pull, log and read secrets fails, and the deployment with it.
         opts=ctx.opts(depends_on=[execution_policy, *secret_policies]),
     )
-    service = _service(ctx, settings, cluster, exposure, task_definition)
+    service = _service(ctx, settings, cluster, exposure, task_definition, endpoints)
     _scale_on_cpu(ctx, settings, cluster, service)
     return App(task_definition, service, app_log_group, execution_role, secret_policies)
 
@@ -214,6 +216,7 @@ def _service(
     cluster: Cluster,
     exposure: Exposure,
     task_definition: aws.ecs.TaskDefinition,
+    endpoints: Sequence[aws.ec2.VpcEndpoint],
 ) -> aws.ecs.Service:
     behind_load_balancer = bool(exposure.load_balancers)
     return aws.ecs.Service(
@@ -240,8 +243,11 @@ def _service(
         enable_ecs_managed_tags=True,
         propagate_tags="SERVICE",
         tags=ctx.tags("service"),
-        # Target tracking owns the running count once the service exists.
-        opts=ctx.opts(depends_on=[*exposure.depends_on, cluster.default_strategy], ignore_changes=["desired_count"]),
+        # Target tracking owns the running count once the service exists. Isolated: tasks start only once the
+        # endpoints answer, and the endpoints outlive the service's draining on destroy or a nat toggle.
+        opts=ctx.opts(
+            depends_on=[*exposure.depends_on, cluster.default_strategy, *endpoints], ignore_changes=["desired_count"]
+        ),
     )
 
 

@@ -99,16 +99,19 @@ class TinyStack(pulumi.ComponentResource):
 
         network = build_network(ctx, settings, zones, region)
         groups = build_security_groups(ctx, network, settings)
-        nat = build_egress(ctx, settings, network, groups, endpoint_zones)
-        cluster = build_cluster(ctx, settings, network, groups)
+        egress = build_egress(ctx, settings, network, groups, endpoint_zones)
+        endpoints = egress.endpoints
+        cluster = build_cluster(ctx, settings, network, groups, endpoints)
         domain = build_domain(ctx, settings, zone)
         exposure = self._front_end(ctx, settings, network, groups, domain)
         database = build_database(ctx, settings.database, network, groups) if settings.database else None
         connection = database.connection if database else None
-        app = build_app(ctx, settings, cluster, exposure, self._image(ctx, settings), region, connection)
-        bastion = build_bastion(ctx, settings.bastion, network, groups, connection) if settings.bastion else None
+        app = build_app(ctx, settings, cluster, exposure, self._image(ctx, settings), region, connection, endpoints)
+        bastion = (
+            build_bastion(ctx, settings.bastion, network, groups, connection, endpoints) if settings.bastion else None
+        )
 
-        self._expose_network(network, settings, nat)
+        self._expose_network(network, settings, egress.nat)
         self.cluster_name = cluster.cluster.name
         self.service_name = app.service.name
         self.url = exposure.url

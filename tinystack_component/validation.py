@@ -242,19 +242,15 @@ def _availability_zones(fields: Fields, _: dict) -> Optional[tuple[str, ...]]:
 
 
 def _endpoint_zones(fields: Fields, resolved: dict) -> Optional[int]:
-    """None: every AZ of the stack. The looked-up AZ count is checked again by check_endpoint_zones."""
-    value = fields.values.get("endpoint_zones")
-    if value is None:
+    """None: every AZ of the stack, or nat true. The looked-up AZ count is checked again by check_endpoint_zones.
+
+    With nat true the value is still checked but unused, so toggling nat stays a one-key edit."""
+    if fields.values.get("endpoint_zones") is None:
         return None
-    if resolved["nat"]:
-        raise fields.fail(
-            "endpoint_zones",
-            value,
-            "interface endpoints exist only with nat false; remove endpoint_zones or set nat false",
-        )
     zones = resolved["availability_zones"]
     most = len(zones) if zones else 3
-    return fields.number("endpoint_zones", 1, most, unit=f"a number of the stack's {most} Availability Zones")
+    wanted = fields.number("endpoint_zones", 1, most, unit=f"a number of the stack's {most} Availability Zones")
+    return None if resolved["nat"] else wanted
 
 
 ISOLATED_NEEDS_PRIVATE_ECR = (

@@ -17,11 +17,11 @@ from ..validation import Settings, uses_session_manager
 # pulls private images (ecr.api, ecr.dkr; layers come through the S3 gateway endpoint) and ships awslogs (logs).
 ALWAYS = ("ecs", "ecs-agent", "ecs-telemetry", "ecr.api", "ecr.dkr", "logs")
 SECRETS = ("secretsmanager",)
-# Session Manager needs ssm and ssmmessages. No ec2messages: since SSM Agent 3.3.40.0 the agent uses ssmmessages
-# (the Message Gateway Service) whenever it is reachable, and ec2messages (the Message Delivery Service) only as a
-# fallback ("Reference: ec2messages, ssmmessages, and other API operations", AWS Systems Manager User Guide,
-# https://docs.aws.amazon.com/systems-manager/latest/userguide/systems-manager-setting-up-messageAPIs.html).
-# The AL2023 AMIs the stack runs ship later agents.
+# Session Manager needs ssm and ssmmessages. No ec2messages: beginning with SSM Agent 3.3.40.0 the agent uses
+# ssmmessages (the Message Gateway Service) instead of ec2messages (the Message Delivery Service) whenever it is
+# available ("Improve the security of EC2 instances by using VPC endpoints for Systems Manager", AWS Systems Manager
+# User Guide, https://docs.aws.amazon.com/systems-manager/latest/userguide/setup-create-vpc.html). The AL2023 AMIs
+# the stack runs ship later agents.
 SESSION_MANAGER = ("ssm", "ssmmessages")
 
 
@@ -38,7 +38,8 @@ def interface_endpoint_services(settings: Settings) -> tuple[str, ...]:
 def build_vpc_endpoints(
     ctx: StackContext, network: Network, groups: SecurityGroups, settings: Settings, zone_count: int
 ) -> list[aws.ec2.VpcEndpoint]:
-    """One endpoint per service, with network interfaces in the first `zone_count` app subnets."""
+    """One endpoint per service, with network interfaces in the first `zone_count` app subnets. The instances and
+    the service depend on what this returns: their agents need the endpoints from the first boot."""
     assert groups.endpoints is not None
     # Private DNS answers every AZ with the endpoint's addresses, so subnets without an interface reach it across AZs.
     subnet_ids = network.app_subnet_ids[:zone_count]

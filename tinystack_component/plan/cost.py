@@ -183,6 +183,8 @@ class _Estimator:
         if not endpoints:
             return
         per_zone = self.prices["interface_endpoint_az_hour"] * self.hours
+        app_zones = self.app_zone_count()
+        narrow = []
         for endpoint in endpoints:
             # Billed per endpoint and per AZ it has a network interface in.
             zones = len(endpoint.inputs.get("subnetIds") or [])
@@ -190,10 +192,23 @@ class _Estimator:
             service = service.split(".", 1)[1] if "." in service else service
             self.add(f"VPC interface endpoint {service} ({zones} AZ{'s' * (zones != 1)})", zones * per_zone)
             self.endpoints_usd += zones * per_zone
+            if zones < app_zones:
+                narrow.append(service)
         self.assumptions.append(
             f"Interface endpoints: {self.prices['interface_endpoint_az_hour']} USD per endpoint per AZ-hour, "
             f"plus {self.prices['interface_endpoint_gb']} USD per GB processed (not included)."
         )
+        if narrow:
+            self.assumptions.append(
+                f"Cross-AZ traffic: {', '.join(sorted(narrow))} in fewer AZs than the {app_zones} of the app "
+                f"subnets; the others reach them across zones at {self.prices['cross_az_gb_each_way']} USD per GB "
+                "each way (not included)."
+            )
+
+    def app_zone_count(self) -> int:
+        """The AZs of the subnets without a route to an internet gateway, where the endpoints' users live."""
+        public = {subnet.id for subnet in self.topology.public_subnets()}
+        return len(t.zones(s for s in t.of_type(self.resources, t.SUBNET) if s.id not in public))
 
     def databases(self) -> None:
         for database in t.of_type(self.resources, t.DB_INSTANCE):

@@ -258,17 +258,24 @@ def _s3_gateway(topology: Topology, member: Member, need: Need) -> bool:
         parsed = SERVICE_NAME.match(str(endpoint.inputs.get("serviceName") or ""))
         if parsed and (parsed.group(2) != "s3" or not _same_region(need, parsed.group(1))):
             continue
-        if tables & set(endpoint.inputs.get("routeTableIds") or []) and _egress_to_prefix_list(topology, member):
+        if tables & set(endpoint.inputs.get("routeTableIds") or []) and _egress_to_prefix_list(
+            topology, member, endpoint.outputs.get("prefixListId")
+        ):
             return True
     return False
 
 
-def _egress_to_prefix_list(topology: Topology, member: Member) -> bool:
-    return _out_on_443(topology, member) or any(
-        rule.inputs.get("securityGroupId") in member.groups
-        and rule.inputs.get("prefixListId")
-        and _rule_ports(rule).covers(HTTPS)
-        for rule in topology.of_type(EGRESS)
+def _egress_to_prefix_list(topology: Topology, member: Member, prefix_list_id: Any) -> bool:
+    """443 out to the gateway endpoint's own prefix list (another list, such as DynamoDB's, is not S3), or to
+    addresses beyond the VPC."""
+    return _out_on_443(topology, member) or (
+        bool(prefix_list_id)
+        and any(
+            rule.inputs.get("securityGroupId") in member.groups
+            and rule.inputs.get("prefixListId") == prefix_list_id
+            and _rule_ports(rule).covers(HTTPS)
+            for rule in topology.of_type(EGRESS)
+        )
     )
 
 
