@@ -67,7 +67,9 @@ def test_nat_instance_is_managed_through_ssm_not_ssh(build):
     stack = build()
     attachment = stack.named("web-nat-instance-role-AmazonSSMManagedInstanceCore")
     assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-    assert stack.named("web-nat-instance").inputs["iamInstanceProfile"] == "web-nat-instance-profile-1a2b3c4"
+    profile = stack.named("web-nat-instance-profile")
+    assert stack.named("web-nat-instance").inputs["iamInstanceProfile"] == profile.outputs["name"]
+    assert profile.inputs["role"] == stack.named("web-nat-instance-role").outputs["name"]
     assert not [rule for rule in stack.ingress_to("web-nat-instance-sg") if rule.inputs.get("fromPort") == 22]
 
 
