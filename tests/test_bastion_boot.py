@@ -39,7 +39,11 @@ if [ -f /run/sshd.pid ]; then
     pid=$(cat /run/sshd.pid); kill "$pid"
     while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
 fi
-/usr/sbin/sshd -f /etc/ssh/sshd_config -E "$WORK/sshd.log"
+rm -f /run/sshd.pid
+/usr/sbin/sshd -f /etc/ssh/sshd_config -E "$WORK/sshd.log" || exit 1
+# Returns once sshd listens, as systemd's start of the Type=notify sshd.service does: sshd writes its pid file then.
+for _ in $(seq 200); do [ -s /run/sshd.pid ] && exit 0; sleep 0.05; done
+exit 1
 """
 DRIVER = """\
 set -u
