@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sysconfig
 import tomllib
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -15,10 +16,12 @@ PROVIDER_REQUIREMENTS = ROOT / "provider" / "requirements.txt"
 UV = shutil.which("uv", path=f"{sysconfig.get_path('scripts')}{os.pathsep}{os.environ.get('PATH', '')}")
 
 
+@cache
 def _pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
+@cache
 def _lock() -> dict:
     return tomllib.loads((ROOT / "uv.lock").read_text())
 
