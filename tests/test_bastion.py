@@ -42,11 +42,11 @@ def test_user_data_turns_off_passwords_and_root_login(build):
 
 def test_outputs_and_tunnel(build):
     stack = build({"bastion": BASTION, "database": {}})
-    assert stack.output("bastion_public_ip") == "198.51.100.10"
-    assert stack.output("bastion_ssh_command") == "ssh ec2-user@198.51.100.10"
-    assert stack.output("database_tunnel_command") == (
-        "ssh -N -L 5432:web-database.abcdefg.us-east-1.rds.amazonaws.com:5432 ec2-user@198.51.100.10"
-    )
+    public_ip = stack.named("web-bastion").outputs["publicIp"]
+    database_host = stack.named("web-database").outputs["address"]
+    assert stack.output("bastion_public_ip") == public_ip
+    assert stack.output("bastion_ssh_command") == f"ssh ec2-user@{public_ip}"
+    assert stack.output("database_tunnel_command") == f"ssh -N -L 5432:{database_host}:5432 ec2-user@{public_ip}"
 
 
 def test_no_tunnel_without_a_database(build):

@@ -69,11 +69,11 @@ def test_every_taggable_child_gets_the_user_tags_and_a_name(build, args):
 
 def test_network_outputs(build):
     stack = build()
-    assert stack.output("vpc_id") == "vpc-web-vpc"
-    assert stack.output("public_subnet_ids") == ["subnet-web-public-1", "subnet-web-public-2", "subnet-web-public-3"]
-    assert stack.output("private_subnet_ids") == ["subnet-web-app-1", "subnet-web-app-2", "subnet-web-app-3"]
+    assert stack.output("vpc_id") == stack.named("web-vpc").id
+    assert stack.output("public_subnet_ids") == [stack.named(f"web-public-{n}").id for n in (1, 2, 3)]
+    assert stack.output("private_subnet_ids") == [stack.named(f"web-app-{n}").id for n in (1, 2, 3)]
     assert stack.output("subnet_kind") == "private"
-    assert stack.output("nat_instance_id") == "instance-web-nat-instance"
+    assert stack.output("nat_instance_id") == stack.named("web-nat-instance").id
     assert build(ISOLATED).output("subnet_kind") == "isolated"
 
 
