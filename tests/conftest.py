@@ -166,7 +166,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """xdist's controller hands each worker the directory of this run's shared builds."""
-    node.workerinput["tinystack_builds"] = str(_SHARED["builds"])
+    if "builds" in _SHARED:  # not with `--tx` alone, which starts workers without -n
+        node.workerinput["tinystack_builds"] = str(_SHARED["builds"])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
