@@ -1,29 +1,40 @@
-# Everything runs from a local .venv that `make` creates and keeps in step with the requirements files and
-# pyproject.toml (the component is installed into it, editable).
+# Everything runs from a local .venv that uv creates from uv.lock: exactly the locked versions of the runtime
+# dependencies (pyproject.toml's ranges) and of the dev group's tools, with the component installed editable.
+# No uv on PATH? The Makefile installs the pinned uv from PyPI into .uv-bootstrap/ first: Python 3.11+ and make suffice.
 PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV_BOOTSTRAP := .uv-bootstrap
+UV ?= $(or $(shell command -v uv 2>/dev/null),$(UV_BOOTSTRAP)/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Files generated from uv.lock for what installs with pip (the provider plugin): `make requirements` rewrites them.
+EXPORT := $(UV) export --frozen --no-dev --no-emit-project --no-hashes --no-annotate --no-header
 
-.PHONY: plan test test-netns lint typecheck format schema provider venv clean
+.PHONY: plan test test-netns lint typecheck format schema provider venv lock-check requirements clean
 
 venv: $(STAMP)
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+$(UV_BOOTSTRAP)/bin/uv:
+	$(PYTHON) -m venv $(UV_BOOTSTRAP)
+	$(UV_BOOTSTRAP)/bin/python -m pip install --quiet uv==$(UV_VERSION)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml | $(BIN)/python
-	@echo "Installing requirements into $(VENV) (first run takes a minute)..."
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+# --locked: install exactly uv.lock, and stop if it no longer matches pyproject.toml (run `uv lock` then).
+$(STAMP): uv.lock pyproject.toml | $(UV)
+	$(UV) sync --locked --python $(PYTHON) --quiet
 	touch $(STAMP)
+
+# CI: uv.lock must be current against pyproject.toml.
+lock-check: | $(UV)
+	$(UV) lock --check
 
 # The whole stack offline: resources, reachability, violations, monthly cost and plan/dev.md.
 plan: $(STAMP)
 	$(BIN)/python -m tinystack_component plan --stack dev
 
+# In parallel processes (pytest-xdist); each test module stays in one process, so its module fixtures run once.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --dist loadfile
 
 # The NAT boot script run for real in network namespaces against moto (needs root, ip, nft): `sudo make test-netns`.
 test-netns: $(STAMP)
@@ -46,10 +57,15 @@ format: $(STAMP)
 schema: $(STAMP)
 	$(BIN)/python -m tinystack_component.schema
 
+# The provider plugin installs with pip (as Pulumi installs it): the repository plus the locked runtime versions.
+requirements: | $(UV)
+	{ echo "# Generated from uv.lock by \`make requirements\`: the repository root, editable, at the locked versions."; \
+	  echo "-e .."; $(EXPORT); } > provider/requirements.txt
+
 # The component provider's virtualenv, for programs in other languages that use the local plugin in provider/.
 provider:
 	$(PYTHON) -m venv provider/venv
 	cd provider && venv/bin/python -m pip install --quiet -r requirements.txt
 
 clean:
-	rm -rf $(VENV) provider/venv .pytest_cache .ruff_cache .mypy_cache build dist *.egg-info
+	rm -rf $(VENV) $(UV_BOOTSTRAP) provider/venv .pytest_cache .ruff_cache .mypy_cache build dist *.egg-info

@@ -31,7 +31,7 @@ def test_http_listener_forwards_without_a_certificate(build):
     assert listener.inputs["defaultActions"] == [
         {"type": "forward", "targetGroupArn": stack.named("web-targets").outputs["arn"]}
     ]
-    assert stack.output("url") == "http://web-alb-123456.us-east-1.elb.amazonaws.com"
+    assert stack.output("url") == f"http://{stack.named('web-alb').outputs['dnsName']}"
 
 
 def test_with_a_certificate_http_redirects_and_https_forwards_on_tls13(build):
@@ -50,7 +50,7 @@ def test_with_a_certificate_http_redirects_and_https_forwards_on_tls13(build):
 
 def test_alb_outputs(build):
     stack = build(ISOLATED)
-    assert stack.output("load_balancer_dns_name") == "web-alb-123456.us-east-1.elb.amazonaws.com"
+    assert stack.output("load_balancer_dns_name") == stack.named("web-alb").outputs["dnsName"]
     assert stack.output("api_endpoint") is None
 
 

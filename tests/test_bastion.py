@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import BASTION, PUBLIC_KEY, T
 from tinystack_component.args import TinyStackArgsError
 from tinystack_component.plan.reachability import find_edges
-from tinystack_component.security import BASTION_DESCRIPTION
+from tinystack_component.security import SESSION_MANAGER_BASTION_DESCRIPTION, SSH_BASTION_DESCRIPTION
 
 
 def test_no_bastion_unless_configured(build):
@@ -49,11 +49,11 @@ def test_user_data_turns_off_passwords_and_root_login(build):
 
 def test_outputs_and_tunnel(build):
     stack = build({"bastion": BASTION, "database": {}})
-    assert stack.output("bastion_public_ip") == "198.51.100.10"
-    assert stack.output("bastion_ssh_command") == "ssh ec2-user@198.51.100.10"
-    assert stack.output("database_tunnel_command") == (
-        "ssh -N -L 5432:web-database.abcdefg.us-east-1.rds.amazonaws.com:5432 ec2-user@198.51.100.10"
-    )
+    public_ip = stack.named("web-bastion").outputs["publicIp"]
+    database_host = stack.named("web-database").outputs["address"]
+    assert stack.output("bastion_public_ip") == public_ip
+    assert stack.output("bastion_ssh_command") == f"ssh ec2-user@{public_ip}"
+    assert stack.output("database_tunnel_command") == f"ssh -N -L 5432:{database_host}:5432 ec2-user@{public_ip}"
 
 
 def test_no_tunnel_without_a_database(build):
@@ -157,12 +157,14 @@ def test_allowed_cidrs_without_a_key_are_refused(build):
         build({"bastion": {"allowed_cidrs": ["203.0.113.7/32"]}})
 
 
-def test_one_group_description_for_both_kinds_so_switching_never_replaces_the_group(build):
+def test_the_ssh_bastion_keeps_its_group_description_and_each_kind_says_what_it_admits(build):
     ssh, session_manager = build({"bastion": BASTION}), build(SESSION_MANAGER)
-    assert ssh.named("web-bastion-sg").inputs == session_manager.named("web-bastion-sg").inputs
-    assert ssh.named("web-bastion-sg").inputs["description"] == BASTION_DESCRIPTION
-    # AWS's character set for group descriptions (no apostrophes).
-    assert re.fullmatch(r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{1,255}", BASTION_DESCRIPTION)
+    # Deployed SSH bastions keep their group: a changed description would replace it.
+    assert ssh.named("web-bastion-sg").inputs["description"] == "SSH bastion: port 22 from the allowed CIDRs"
+    assert session_manager.named("web-bastion-sg").inputs["description"] == SESSION_MANAGER_BASTION_DESCRIPTION
+    for description in (SSH_BASTION_DESCRIPTION, SESSION_MANAGER_BASTION_DESCRIPTION):
+        # AWS's character set for group descriptions (no apostrophes).
+        assert re.fullmatch(r"[A-Za-z0-9 ._\-:/()#,@\[\]+=&;{}!$*]{1,255}", description)
 
 
 @pytest.mark.parametrize("bastion", [SESSION_MANAGER, {"bastion": BASTION}], ids=["session-manager", "ssh"])

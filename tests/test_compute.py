@@ -2,10 +2,12 @@
 
 import base64
 import json
+import re
 
 import pytest
 
 from tests.conftest import VARIANTS, T
+from tests.sandbox import require, run_private
 
 
 def test_cluster_has_container_insights(build):
@@ -52,13 +54,51 @@ def test_launch_template_is_hardened(build):
     assert volume["ebs"]["encrypted"] == "true" and volume["ebs"]["volumeType"] == "gp3"
 
 
-def test_user_data_joins_the_cluster(build):
+def _read_ecs_config(text: str) -> dict[str, str]:
+    """/etc/ecs/ecs.config as the agent gets it: ecs.service loads it as a systemd EnvironmentFile.
+
+    KEY=VALUE per line, blank lines and # or ; comments skipped, one pair of surrounding quotes dropped, the last
+    assignment wins; a line that is not a valid assignment is ignored by systemd, so it is an error here."""
+    config: dict[str, str] = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        key, equals, value = line.partition("=")
+        assert equals and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key.strip()), f"systemd ignores {line!r}"
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        config[key.strip()] = value
+    return config
+
+
+def test_read_ecs_config_reads_as_systemd_does():
+    assert _read_ecs_config("# c\n\nECS_CLUSTER = 'a'\nECS_CLUSTER=b\n;x\n") == {"ECS_CLUSTER": "b"}
+    with pytest.raises(AssertionError, match="systemd ignores"):
+        _read_ecs_config("#ECS_CLUSTER=a\nECS CLUSTER=b\n")
+
+
+def test_user_data_joins_the_cluster(build, tmp_path):
+    require()
     stack = build()
     user_data = base64.b64decode(stack.named("web-container-instances").inputs["userData"]).decode()
-    assert "ECS_CLUSTER=web-cluster-1a2b3c4" in user_data
     assert "/etc/ecs/ecs.config" in user_data
+    # Run it for real over a private, empty /etc, then read what it left as the agent reads it.
+    (tmp_path / "user-data.sh").write_text(user_data)
+    driver = tmp_path / "driver.sh"
+    driver.write_text(
+        "set -eu\nmount --make-rprivate /\nmount -t tmpfs tmpfs /etc\nmkdir /etc/ecs\n"
+        f"bash {tmp_path}/user-data.sh\ncp /etc/ecs/ecs.config {tmp_path}/ecs.config\n"
+    )
+    done = run_private(driver)
+    assert done.returncode == 0, done.stderr
+    config = _read_ecs_config((tmp_path / "ecs.config").read_text())
     # The app's logs are written with the task execution role: the instance role has no log actions.
-    assert "ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE=true" in user_data
+    assert config == {
+        "ECS_CLUSTER": stack.named("web-cluster").outputs["name"],
+        "ECS_ENABLE_AWSLOGS_EXECUTIONROLE_OVERRIDE": "true",
+    }
 
 
 def test_instance_profile_has_ssm_and_an_ecs_agent_policy_scoped_to_the_cluster(build):
@@ -107,5 +147,5 @@ def test_capacity_provider_manages_scaling_and_termination_and_is_the_default(bu
     assert group["managedScaling"]["status"] == "ENABLED"
     assert group["managedScaling"]["maximumScalingStepSize"] == 8
     defaults = stack.named("web-cluster-capacity-providers")
-    assert defaults.inputs["clusterName"] == "web-cluster-1a2b3c4"
+    assert defaults.inputs["clusterName"] == stack.named("web-cluster").outputs["name"]
     assert defaults.inputs["defaultCapacityProviderStrategies"][0]["capacityProvider"] == provider.outputs["name"]

@@ -371,7 +371,8 @@ def test_two_stacks_side_by_side_collide_nowhere(build):
     named = {who.split(".", 1)[1] for owners_of_name in owners.values() for who in owners_of_name}
     assert {"name", "family", "finalSnapshotIdentifier"} <= named, named
     for stack in stacks:
-        assert ("rds", f"{stack}-db-subnets-1a2b3c4-final-snapshot") in owners
+        subnet_group = next(r for r in stacks[stack] if r.type == T.RDS_SUBNET_GROUP)
+        assert ("rds", f"{subnet_group.outputs['name']}-final-snapshot") in owners
     assert ("servicediscovery", "api.internal") in owners
 
     # Name tags, what the console shows: none shared between the two stacks.

@@ -1,7 +1,8 @@
 """The installable package: a wheel built from this tree works on its own, in a fresh virtualenv.
 
-Offline: the wheel is built without build isolation (setuptools comes from requirements.txt), and the fresh venv
-borrows the dependencies (pulumi, pulumi_aws, ...) already installed in the test environment through a .pth file.
+Offline: the wheel is built without build isolation (setuptools comes from the locked dev group) from a copy of just
+what the build reads, and uv installs it into a fresh venv, which borrows the dependencies (pulumi, pulumi_aws, ...)
+already installed in the test environment through a .pth file.
 """
 
 import json
@@ -22,9 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "tinystack_component"
 # Package data that must ship next to the code (the globs of [tool.setuptools.package-data]).
 DATA_GLOBS = ("py.typed", "schema.json", "plan/*.json")
-COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", "venv", "node_modules", "sdks", "build", "dist", "*.egg-info", "__pycache__", ".*_cache"
-)
+# What the build backend reads: the project metadata, its readme and the package.
+BUILD_INPUTS = ("pyproject.toml", "README.md")
+COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.egg-info")
+# The dev group installs uv into the test environment; a uv on PATH does as well.
+UV = shutil.which("uv", path=f"{sysconfig.get_path('scripts')}{os.pathsep}{os.environ.get('PATH', '')}")
+# setuptools' PEP 517 backend, called as a build frontend would (`--no-build-isolation`), without pip.
+BUILD_WHEEL = "import sys\nfrom setuptools import build_meta\nprint(build_meta.build_wheel(sys.argv[1]))"
 
 CONSTRUCT = textwrap.dedent(
     """
@@ -63,10 +68,14 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Build from a copy, so the build leaves no build/ or *.egg-info behind in the working tree.
     work = tmp_path_factory.mktemp("wheel")
     source = work / "src"
-    shutil.copytree(ROOT, source, ignore=COPY_IGNORE)
+    shutil.copytree(PACKAGE, source / PACKAGE.name, ignore=COPY_IGNORE)
+    for name in BUILD_INPUTS:
+        shutil.copy2(ROOT / name, source / name)
     out = work / "dist"
-    _run(sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-q", "-w", out, cwd=source)
+    out.mkdir()
+    built_name = _run(sys.executable, "-c", BUILD_WHEEL, out, cwd=source).strip().splitlines()[-1]
     (built,) = out.glob("*.whl")
+    assert built.name == built_name
     return built
 
 
@@ -93,10 +102,9 @@ def test_wheel_installed_in_a_fresh_venv_constructs_a_tinystack(wheel, tmp_path)
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=False)
     python = env_dir / "bin" / "python"
-    # The test environment's pip installs into the new venv (no ensurepip, no network, no dependencies) ...
-    _run(
-        sys.executable, "-m", "pip", "--python", python, "install", "--no-deps", "--no-index", "-q", wheel, cwd=tmp_path
-    )
+    # uv installs into the new venv (no ensurepip, no network, no dependencies) ...
+    assert UV, "uv is neither in the test environment nor on PATH (make installs the locked dev group)"
+    _run(UV, "pip", "install", "--python", python, "--no-deps", "--offline", "--quiet", wheel, cwd=tmp_path)
     # ... and the new venv finds the dependencies where the test environment has them. A path in a .pth file does
     # not process that directory's own .pth files, so an editable install of this tree there stays invisible.
     site_packages = Path(

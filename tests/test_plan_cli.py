@@ -44,9 +44,10 @@ def run(capsys, *args):
 
 
 def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
-    started = time.perf_counter()
+    # CPU time, not wall time: parallel workers and other processes share the cores.
+    started = time.process_time()
     code, out, _ = run(capsys, "--stack", "dev", "--json", "--out", str(tmp_path))
-    assert time.perf_counter() - started < 3
+    assert time.process_time() - started < 3
     plan = json.loads(out)
     assert set(plan) == {
         "resources",

@@ -7,6 +7,7 @@ snake_case and turns enum strings into enum members. These tests feed TinyStack 
 """
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -153,8 +154,10 @@ def test_plugin_manifest_and_requirements_install_this_package():
         for line in (PROVIDER_DIR / "requirements.txt").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    # Pulumi runs pip from the plugin directory: `..` is the repository root and its pyproject.toml.
-    assert requirements == ["-e .."]
+    # Pulumi runs pip from the plugin directory: `..` is the repository root and its pyproject.toml; the rest pins
+    # the locked runtime versions (tests/test_lock.py checks they are the lock's).
+    assert requirements[0] == "-e .."
+    assert requirements[1:] and all(re.fullmatch(r"[\w.-]+==[\w.+-]+", line) for line in requirements[1:])
     assert (PROVIDER_DIR / ".." / "pyproject.toml").resolve() == ROOT / "pyproject.toml"
     assert 'name = "tinystack-component"' in (ROOT / "pyproject.toml").read_text()
 

@@ -134,3 +134,67 @@ def test_every_rule_says_in_words_who_may_reach_whom(build, variant):
     assert stack.named("web-allow-containers-to-database-tcp-5432-in").inputs["description"] == (
         "The container instances may reach the database on TCP 5432"
     )
+
+
+# A changed description replaces the group (and with it every rule and attachment), so the descriptions are pinned.
+DESCRIPTIONS = {
+    "web-containers-sg": "ECS container instances: the app port from the front end only",
+    "web-alb-sg": "alb: in front of the containers",
+    "web-vpc-link-sg": "vpc-link: in front of the containers",
+    "web-nat-instance-sg": "NAT instance: all traffic from the VPC",
+    "web-endpoints-sg": "VPC interface endpoints: HTTPS from the VPC",
+    "web-database-sg": "RDS: the engine port from the containers and bastion",
+    "web-bastion-sg": "SSH bastion: port 22 from the allowed CIDRs",
+}
+FULL = {"database": {}, "bastion": BASTION}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_group_is_in_the_stacks_vpc_with_its_pinned_description(build, variant):
+    stack = build({**VARIANTS[variant], **FULL})
+    groups = stack.of_type(T.SG)
+    assert len(groups) == 5
+    for group in groups:
+        assert group.inputs["vpcId"] == stack.named("web-vpc").id, group.name
+        assert group.inputs["description"] == DESCRIPTIONS[group.name], group.name
+    (default_group,) = stack.of_type(T.DEFAULT_SG)
+    assert default_group.inputs["vpcId"] == stack.named("web-vpc").id
+
+
+def _rules_of(stack, group_name):
+    group_id = stack.named(group_name).id
+    return [
+        r for r in stack.rules() if group_id in (r.inputs["securityGroupId"], r.inputs.get("referencedSecurityGroupId"))
+    ]
+
+
+def test_nat_mode_has_no_endpoints_group_and_no_rules_for_it(build):
+    stack = build()
+    names = {group.name for group in stack.of_type(T.SG)}
+    assert names == {"web-containers-sg", "web-alb-sg", "web-nat-instance-sg"}
+    assert not [r for r in stack.rules() if "endpoints" in r.name or "s3" in r.name or r.inputs.get("prefixListId")]
+    # The free S3 gateway endpoint stays; no interface endpoint, so nothing needs the endpoints group.
+    assert [e.inputs["vpcEndpointType"] for e in stack.of_type(T.ENDPOINT)] == ["Gateway"]
+    assert not [e for e in stack.of_type(T.ENDPOINT) if e.inputs.get("securityGroupIds")]
+
+
+def test_isolated_mode_has_no_nat_group_and_no_rules_for_it(build):
+    stack = build(ISOLATED)
+    assert {group.name for group in stack.of_type(T.SG)} == {"web-containers-sg", "web-alb-sg", "web-endpoints-sg"}
+    assert not [
+        r
+        for r in stack.rules()
+        if "nat-instance" in r.name
+        or (r.inputs.get("cidrIpv4") == "0.0.0.0/0" and r.inputs["securityGroupId"] != stack.named("web-alb-sg").id)
+    ]
+    assert len(_rules_of(stack, "web-endpoints-sg")) == 2
+
+
+def test_without_a_bastion_or_database_there_is_no_group_or_rule_for_them(build):
+    stack = build()
+    assert stack.maybe("web-bastion-sg") is None and stack.maybe("web-database-sg") is None
+    assert not [r for r in stack.rules() if "bastion" in r.name or "admin" in r.name or "database" in r.name]
+    with_database = build({"database": {}})
+    assert with_database.maybe("web-bastion-sg") is None
+    assert not [r for r in with_database.rules() if "bastion" in r.name or "admin" in r.name]
+    assert {r.inputs.get("fromPort") for r in _rules_of(with_database, "web-database-sg")} == {5432}

@@ -115,7 +115,8 @@ def test_service_scales_on_cpu_between_instance_count_and_max_count(build):
     stack = build({"instance_count": 2, "max_count": 7})
     target = stack.named("web-service-scaling-target")
     assert (target.inputs["minCapacity"], target.inputs["maxCapacity"]) == (2, 7)
-    assert target.inputs["resourceId"] == "service/web-cluster-1a2b3c4/web-service-1a2b3c4"
+    cluster_name, service_name = stack.named("web-cluster").outputs["name"], stack.named("web-service").outputs["name"]
+    assert target.inputs["resourceId"] == f"service/{cluster_name}/{service_name}"
     assert target.inputs["scalableDimension"] == "ecs:service:DesiredCount"
     policy = stack.named("web-service-cpu-scaling")
     configuration = policy.inputs["targetTrackingScalingPolicyConfiguration"]
@@ -128,8 +129,9 @@ def test_service_scales_on_cpu_between_instance_count_and_max_count(build):
 
 def test_outputs(build):
     stack = build()
-    assert stack.output("cluster_name") == "web-cluster-1a2b3c4"
-    assert stack.output("service_name") == "web-service-1a2b3c4"
+    assert stack.output("cluster_name") == stack.named("web-cluster").outputs["name"]
+    assert stack.output("service_name") == stack.named("web-service").outputs["name"]
+    assert stack.named("web-service").inputs["cluster"] == stack.named("web-cluster").outputs["arn"]
 
 
 def test_no_secret_policy_without_a_database(build):

@@ -26,7 +26,9 @@ from .validation import Settings
 ANYWHERE = "0.0.0.0/0"
 HTTP, HTTPS, SSH = 80, 443, 22
 # One description for both kinds: AWS replaces a group whose description changes, so switching kinds keeps it.
-BASTION_DESCRIPTION = "Bastion to the database: inbound SSH from the allowed CIDRs only, none with Session Manager"
+# A group whose description changes is replaced: the SSH bastion's is the one it always had.
+SSH_BASTION_DESCRIPTION = "SSH bastion: port 22 from the allowed CIDRs"
+SESSION_MANAGER_BASTION_DESCRIPTION = "Session Manager bastion: no inbound rule; out to the database port and 443 only"
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,12 @@ def build_security_groups(ctx: StackContext, network: Network, settings: Setting
         database=group("database", "RDS: the engine port from the containers and bastion")
         if settings.database
         else None,
-        bastion=group("bastion", BASTION_DESCRIPTION) if settings.bastion else None,
+        bastion=group(
+            "bastion",
+            SESSION_MANAGER_BASTION_DESCRIPTION if settings.bastion.session_manager else SSH_BASTION_DESCRIPTION,
+        )
+        if settings.bastion
+        else None,
     )
     _front_end_rules(ctx, groups, settings)
     _egress_rules(ctx, groups, network)
