@@ -137,6 +137,16 @@ def test_instance_type_fields_follow_the_nat_mode_and_the_bastion():
     assert instance_type_fields(with_bastion)["t4g.nano"] == ["nat_instance_type", "bastion.instance_type"]
 
 
+def test_default_zones_are_chosen_on_the_nat_and_bastion_types_whatever_nat_and_bastion_say():
+    isolated = validate({"nat": False, "container_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"})
+    assert instance_type_fields(isolated, launched_only=False) == {
+        "t4g.nano": ["nat_instance_type", "bastion.instance_type"],
+        "t3.small": ["instance_type"],
+    }
+    with_bastion = validate({"bastion": {**BASTION, "instance_type": "t3.micro"}})
+    assert instance_type_fields(with_bastion, launched_only=False)["t3.micro"] == ["bastion.instance_type"]
+
+
 @pytest.mark.parametrize("count", [0, -3, 1.5, "3"])
 def test_instance_count(count):
     rejects({"instance_count": count}, "instance_count", repr(count), "from 1")

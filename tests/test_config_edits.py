@@ -72,6 +72,28 @@ def test_subnet_cidrs_and_names_never_move(build, edit):
     assert layout(build(edit)) == layout(build())
 
 
+# us-east-1e offers m5 but neither t3 nor t4g (plan/recording.py LIMITED_ZONES): among the first three zones, it is
+# usable by the container instances alone, so a default zone choice on the launched types only would move with nat.
+ZONES_WITH_A_LIMITED_ONE = ["us-east-1a", "us-east-1e", "us-east-1b", "us-east-1c", "us-east-1d"]
+M5 = {"instance_type": "m5.large", "container_memory": 1024}
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [({}, ISOLATED), (ISOLATED, {}), (ISOLATED, {**ISOLATED, "bastion": BASTION}), ({}, {"bastion": BASTION})],
+    ids=["nat off", "nat on", "add bastion isolated", "add bastion"],
+)
+def test_toggling_nat_or_adding_a_bastion_keeps_the_default_zones(build, before, after):
+    build.mocks.zone_names = ZONES_WITH_A_LIMITED_ONE
+
+    def layout(stack):
+        return sorted((s.name, s.inputs["cidrBlock"], s.inputs["availabilityZone"]) for s in stack.of_type(T.SUBNET))
+
+    old, new = build({**M5, **before}), build({**M5, **after})
+    assert layout(new) == layout(old)
+    assert {zone for _, _, zone in layout(old)} == {"us-east-1a", "us-east-1b", "us-east-1c"}
+
+
 # --- the domain -------------------------------------------------------------------------------------------------------
 
 DOMAIN = {"domain_name": "app.example.com"}

@@ -125,8 +125,8 @@ class TinyStack(pulumi.ComponentResource):
 
     @staticmethod
     def _region_and_zones(ctx: StackContext, settings: Settings) -> tuple[str, tuple[str, ...]]:
-        """The provider's region, and the AZs to use: the given ones, or the region's first three standard ones
-        that offer every instance type of the stack."""
+        """The provider's region, and the AZs to use: the given ones (checked against the types launched), or the
+        region's first three standard ones that offer every type the stack may launch, whatever nat and bastion say."""
         region = aws.get_region(opts=ctx.invoke_opts()).region
         looked_up = settings.availability_zones is None
         if looked_up:
@@ -140,7 +140,7 @@ class TinyStack(pulumi.ComponentResource):
         else:
             candidates = settings.availability_zones
         zones = check_zones_in_region(candidates, region, looked_up=looked_up)
-        types = instance_type_fields(settings)
+        types = instance_type_fields(settings, launched_only=not looked_up)
         return region, check_zone_offerings(zones, _offerings(ctx, list(types)), types, region, looked_up=looked_up)
 
     @staticmethod

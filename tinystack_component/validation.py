@@ -717,16 +717,24 @@ def check_zones_in_region(zones: tuple[str, ...], region: str, *, looked_up: boo
     return zones
 
 
-def instance_type_fields(settings: Settings) -> dict[str, list[str]]:
-    """Each EC2 instance type the stack launches, with the fields that ask for it."""
+def instance_type_fields(settings: Settings, *, launched_only: bool = True) -> dict[str, list[str]]:
+    """Each EC2 instance type the stack launches, with the fields that ask for it.
+
+    With `launched_only` false, also the NAT type when nat is false and the bastion type (given or default) when there
+    is no bastion: the default zones are chosen on all of them, so toggling nat or adding a bastion never moves a
+    zone, and with it a subnet (a replacement)."""
+    bastion_type = (
+        settings.bastion.instance_type if settings.bastion is not None else DEFAULTS[BastionArgs]["instance_type"]
+    )
+    wanted = [
+        ("nat_instance_type", settings.nat_instance_type, settings.nat),
+        ("instance_type", settings.instance_type, True),
+        ("bastion.instance_type", bastion_type, settings.bastion is not None),
+    ]
     fields: dict[str, list[str]] = {}
-    wanted = [("instance_type", settings.instance_type)]
-    if settings.nat:
-        wanted.insert(0, ("nat_instance_type", settings.nat_instance_type))
-    if settings.bastion is not None:
-        wanted.append(("bastion.instance_type", settings.bastion.instance_type))
-    for field, instance_type in wanted:
-        fields.setdefault(instance_type, []).append(field)
+    for field, instance_type, launched in wanted:
+        if launched or not launched_only:
+            fields.setdefault(instance_type, []).append(field)
     return fields
 
 
