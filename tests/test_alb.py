@@ -116,6 +116,24 @@ def test_deletion_protection_guards_the_alb_and_keeps_the_logs_until_it_is_turne
     assert dev.named("web-alb-logs").inputs["forceDestroy"] is True
 
 
+LOG_BUCKET_PARTS = (
+    "web-alb-logs",
+    "web-alb-logs-public-access-block",
+    "web-alb-logs-ownership",
+    "web-alb-logs-encryption",
+    "web-alb-logs-expiry",
+    "web-alb-logs-policy",
+)
+
+
+def test_a_protected_stack_leaves_the_log_bucket_behind_instead_of_failing_on_its_logs(build):
+    # S3 refuses to delete a bucket that holds logs (BucketNotEmpty) unless force_destroy empties it first.
+    protected, dev = build(), build({"database": {}, "deletion_protection": False})
+    for name in LOG_BUCKET_PARTS:
+        assert protected.named(name).options["retain_on_delete"] is True, name
+        assert dev.named(name).options["retain_on_delete"] is False, name
+
+
 def test_access_logs_can_be_turned_off(build):
     stack = build({"alb_access_logs": False})
     assert "accessLogs" not in stack.named("web-alb").inputs and stack.maybe("web-alb-logs") is None

@@ -157,12 +157,15 @@ def _access_logs(
 ) -> tuple[aws.lb.LoadBalancerAccessLogsArgsDict, aws.s3.BucketPolicy]:
     """ELB.5: a private bucket that only ELB log delivery writes, over TLS, with SSE-S3 (the only encryption ALB log
     delivery supports), emptied after LOG_RETENTION_DAYS. It may be destroyed with its logs exactly when the load
-    balancer may be (deletion_protection false): a protected stack keeps them."""
+    balancer may be (deletion_protection false). A protected stack that drops it (albAccessLogs off, another front
+    end, pulumi destroy) leaves it behind with its settings, still expiring logs: S3 refuses to delete a bucket that
+    holds objects (BucketNotEmpty), so deleting it would fail the update."""
+    retain = settings.deletion_protection
     bucket = aws.s3.Bucket(
         ctx.child("alb-logs"),
         force_destroy=not settings.deletion_protection,
         tags=ctx.tags("alb-logs"),
-        opts=ctx.opts(),
+        opts=ctx.opts(retain_on_delete=retain),
     )
     aws.s3.BucketPublicAccessBlock(
         ctx.child("alb-logs-public-access-block"),
@@ -171,19 +174,19 @@ def _access_logs(
         block_public_policy=True,
         ignore_public_acls=True,
         restrict_public_buckets=True,
-        opts=ctx.opts(),
+        opts=ctx.opts(retain_on_delete=retain),
     )
     aws.s3.BucketOwnershipControls(
         ctx.child("alb-logs-ownership"),
         bucket=bucket.id,
         rule={"object_ownership": "BucketOwnerEnforced"},
-        opts=ctx.opts(),
+        opts=ctx.opts(retain_on_delete=retain),
     )
     aws.s3.BucketServerSideEncryptionConfiguration(
         ctx.child("alb-logs-encryption"),
         bucket=bucket.id,
         rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-        opts=ctx.opts(),
+        opts=ctx.opts(retain_on_delete=retain),
     )
     aws.s3.BucketLifecycleConfiguration(
         ctx.child("alb-logs-expiry"),
@@ -197,14 +200,14 @@ def _access_logs(
                 "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
             }
         ],
-        opts=ctx.opts(),
+        opts=ctx.opts(retain_on_delete=retain),
     )
     writer = _log_writer(ctx, region)
     policy = aws.s3.BucketPolicy(
         ctx.child("alb-logs-policy"),
         bucket=bucket.id,
         policy=pulumi.Output.all(bucket.arn, writer).apply(lambda values: _bucket_policy(values[0], values[1])),
-        opts=ctx.opts(),
+        opts=ctx.opts(retain_on_delete=retain),
     )
     return {"bucket": bucket.id, "prefix": ACCESS_LOG_PREFIX, "enabled": True}, policy
 

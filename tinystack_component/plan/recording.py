@@ -320,6 +320,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     parent_urn=request.parent,
                     options={
                         "protect": request.protect,
+                        "retain_on_delete": request.retainOnDelete,
                         "ignore_changes": list(request.ignoreChanges),
                         "provider": request.provider,
                         "dependencies": list(request.dependencies),
