@@ -196,3 +196,29 @@ def test_isolated_edits_keep_the_database(build, edit):
     before = build({**ISOLATED, **DATABASE})
     after = build({**ISOLATED, **DATABASE, **ISOLATED_EDITS[edit]})
     assert snapshot(after, DATA) == snapshot(before, DATA)
+
+
+# --- hardening switches ---------------------------------------------------------------------------------------------
+
+HARDENING_EDITS = {
+    "kms on": {"kms": True},
+    "deletion protection off": {"deletion_protection": False},
+    "waf on": {"waf": True},
+    "alb access logs off": {"alb_access_logs": False},
+    "read-only root filesystem off": {"read_only_root_filesystem": False},
+}
+
+
+@pytest.mark.parametrize("edit", HARDENING_EDITS)
+@pytest.mark.parametrize("reverse", [False, True], ids=["on", "back"])
+def test_hardening_switches_never_replace_the_network_or_the_database(build, edit, reverse):
+    before, after = build(DATABASE), build({**DATABASE, **HARDENING_EDITS[edit]})
+    if reverse:
+        before, after = after, before
+    assert snapshot(after, NETWORK) == snapshot(before, NETWORK)
+    old, new = before.named("web-database"), after.named("web-database")
+    # Deletion protection is an in-place update; the password's key is ignored after creation (RDS cannot change it).
+    changed = {key for key in old.inputs.keys() | new.inputs.keys() if old.inputs.get(key) != new.inputs.get(key)}
+    assert changed <= {"deletionProtection", "masterUserSecretKmsKeyId"}, changed
+    assert "masterUserSecretKmsKeyId" in new.options["ignore_changes"]
+    assert snapshot(after, DATA[1:]) == snapshot(before, DATA[1:])

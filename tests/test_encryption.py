@@ -55,5 +55,38 @@ def test_the_database_password_is_encrypted_with_the_key_and_the_task_may_decryp
     key = stack.named("web-key").outputs["arn"]
     assert stack.named("web-database").inputs["masterUserSecretKmsKeyId"] == key
     statements = json.loads(stack.named("web-task-execution-read-db-secret").inputs["policy"])["Statement"]
-    assert statements[1] == {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": [key]}
+    assert statements[1] == DECRYPT_THE_DB_SECRET
     assert "masterUserSecretKmsKeyId" not in build({"database": {}}).named("web-database").inputs
+
+
+DB_SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:rds!db-1234-AbCdEf"
+# Whatever key encrypts it (RDS keeps the one it was created with), through Secrets Manager, for that secret only.
+DECRYPT_THE_DB_SECRET = {
+    "Effect": "Allow",
+    "Action": "kms:Decrypt",
+    "Resource": "arn:aws:kms:us-east-1:123456789012:key/*",
+    "Condition": {
+        "StringEquals": {
+            "kms:ViaService": "secretsmanager.us-east-1.amazonaws.com",
+            "kms:EncryptionContext:SecretARN": DB_SECRET,
+        }
+    },
+}
+
+
+@pytest.mark.parametrize("kms", [True, False])
+def test_the_task_may_decrypt_the_database_password_whatever_key_rds_kept(build, kms):
+    stack = build({"database": {}, "kms": kms})
+    policy = json.loads(stack.named("web-task-execution-read-db-secret").inputs["policy"])
+    assert policy["Statement"] == [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [DB_SECRET]},
+        DECRYPT_THE_DB_SECRET,
+    ]
+
+
+def test_rds_keeps_the_password_key_it_was_created_with_and_the_stack_keeps_that_key(build):
+    # RDS cannot change MasterUserSecretKmsKeyId once it manages the password.
+    with_database = build({"database": {}, "kms": True})
+    assert with_database.named("web-database").options["ignore_changes"] == ["masterUserSecretKmsKeyId"]
+    assert with_database.named("web-key").options["retain_on_delete"] is True
+    assert build({"kms": True}).named("web-key").options["retain_on_delete"] is False

@@ -120,7 +120,9 @@ def build_database(ctx: StackContext, settings: DatabaseSettings, network: Netwo
         **_performance_insights(settings),
         **_monitoring(ctx, settings),
         tags=ctx.tags("database"),
-        opts=ctx.opts(),
+        # RDS refuses to change the key of the password it manages: the key is chosen once, at creation, and
+        # turning kms on or off later leaves the secret on it (the stack keeps the key, encryption.py).
+        opts=ctx.opts(ignore_changes=["masterUserSecretKmsKeyId"]),
     )
     secret_arn = instance.master_user_secrets.apply(lambda secrets: secrets[0]["secret_arn"])
     connection = DatabaseConnection(

@@ -40,7 +40,9 @@ def key_policy(partition: str, account: str, region: str) -> str:
     )
 
 
-def build_stack_key(ctx: StackContext, region: str) -> aws.kms.Key:
+def build_stack_key(ctx: StackContext, region: str, *, retain: bool) -> aws.kms.Key:
+    """`retain` (a stack with a database): turning kms off leaves the key in the account, since the password RDS
+    manages stays encrypted with it; schedule its deletion by hand once the database is gone."""
     identity = aws.get_caller_identity(opts=ctx.invoke_opts())
     partition = aws.get_partition(opts=ctx.invoke_opts()).partition
     key = aws.kms.Key(
@@ -50,6 +52,6 @@ def build_stack_key(ctx: StackContext, region: str) -> aws.kms.Key:
         deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
         policy=key_policy(partition, identity.account_id, region),
         tags=ctx.tags("key"),
-        opts=ctx.opts(),
+        opts=ctx.opts(retain_on_delete=retain),
     )
     return key

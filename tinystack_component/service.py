@@ -81,10 +81,9 @@ def build_app(
     secret_policies = []
     key_arns = [ctx.encryption_key.arn] if ctx.encryption_key is not None else []
     if database is not None:
-        # The one secret RDS manages for this database.
-        secret_policies.append(
-            _allow_reading(ctx, execution_role, "db-secret", [database.secret_arn], key_arns=key_arns)
-        )
+        # The one secret RDS manages for this database, with whatever key encrypts it: RDS keeps the key it was
+        # created with (kms turned on or off later leaves it on that one), so the grant names the secret, not a key.
+        secret_policies.append(_allow_reading(ctx, execution_role, "db-secret", [database.secret_arn], by_secret=True))
     if app_secrets:
         secret_policies.append(
             _allow_reading(ctx, execution_role, "app-secrets", list(app_secrets.values()), key_arns=key_arns)
@@ -191,6 +190,7 @@ def _allow_reading(
     what: str,
     secret_arns: list[pulumi.Output[str]],
     key_arns: Sequence[pulumi.Output[str]] = (),
+    by_secret: bool = False,
 ) -> aws.iam.RolePolicy:
     # These secrets and nothing else in Secrets Manager; the stack's key only to decrypt them.
     def document(arns: list[str]) -> str:
@@ -198,6 +198,8 @@ def _allow_reading(
         statements = [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secrets}]
         if keys:
             statements.append({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": keys})
+        if by_secret:
+            statements += [_decrypt_through_secrets_manager(arn) for arn in secrets]
         return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
     return aws.iam.RolePolicy(
@@ -206,6 +208,24 @@ def _allow_reading(
         policy=pulumi.Output.all(*secret_arns, *key_arns).apply(document),
         opts=ctx.opts(),
     )
+
+
+def _decrypt_through_secrets_manager(secret_arn: str) -> dict[str, Any]:
+    """kms:Decrypt with any key of the account, only through Secrets Manager and only for this secret (its ARN is
+    the encryption context Secrets Manager passes to KMS)."""
+    _, partition, _, region, account, *_ = secret_arn.split(":")
+    dns_suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return {
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": f"arn:{partition}:kms:{region}:{account}:key/*",
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": f"secretsmanager.{region}.{dns_suffix}",
+                "kms:EncryptionContext:SecretARN": secret_arn,
+            }
+        },
+    }
 
 
 def _service(

@@ -93,7 +93,7 @@ class TinyStack(pulumi.ComponentResource):
         endpoint_zones = check_endpoint_zones(settings, zones)
         zone = look_up_zone(ctx, settings)
         if settings.kms:
-            ctx = dataclasses.replace(ctx, encryption_key=build_stack_key(ctx, region))
+            ctx = dataclasses.replace(ctx, encryption_key=build_stack_key(ctx, region, retain=settings.database is not None))
 
         network = build_network(ctx, settings, zones, region)
         groups = build_security_groups(ctx, network, settings)
