@@ -85,7 +85,10 @@ def test_access_logs_go_to_a_private_tls_only_expiring_bucket_of_the_stack(build
     (expiry,) = stack.named("web-alb-logs-expiry").inputs["rules"]
     assert expiry["status"] == "Enabled" and 0 < expiry["expiration"]["days"] <= 365
     deliver, tls_only = _bucket_policy(stack)["Statement"]
-    assert deliver["Resource"] == f"{bucket.outputs['arn']}/alb/AWSLogs/*" and deliver["Action"] == "s3:PutObject"
+    assert deliver["Resource"] == f"{bucket.outputs['arn']}/alb/AWSLogs/123456789012/*"
+    assert deliver["Action"] == "s3:PutObject"
+    # One look-up of the account (tests/test_tinystack.py checks that every invoke goes to the component's provider).
+    assert len([i for i in stack.invokes if i.token == "aws:index/getCallerIdentity:getCallerIdentity"]) == 1
     assert tls_only["Effect"] == "Deny" and tls_only["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     # ELB checks that it may write the bucket when logging is turned on.
     assert stack.named("web-alb-logs-policy").urn in alb.options["dependencies"]

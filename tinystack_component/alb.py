@@ -206,7 +206,7 @@ def _access_logs(
     policy = aws.s3.BucketPolicy(
         ctx.child("alb-logs-policy"),
         bucket=bucket.id,
-        policy=pulumi.Output.all(bucket.arn, writer).apply(lambda values: _bucket_policy(values[0], values[1])),
+        policy=pulumi.Output.all(bucket.arn, writer, _account_id(ctx)).apply(lambda values: _bucket_policy(*values)),
         opts=ctx.opts(retain_on_delete=retain),
     )
     return {"bucket": bucket.id, "prefix": ACCESS_LOG_PREFIX, "enabled": True}, policy
@@ -219,7 +219,13 @@ def _log_writer(ctx: StackContext, region: str) -> pulumi.Input[dict[str, str]]:
     return {"Service": LOG_DELIVERY_PRINCIPAL}
 
 
-def _bucket_policy(bucket_arn: str, writer: dict[str, str]) -> str:
+def _account_id(ctx: StackContext) -> pulumi.Output[str]:
+    if "account_id" not in ctx.lookups:
+        ctx.lookups["account_id"] = aws.get_caller_identity_output(opts=ctx.invoke_output_opts()).account_id
+    return ctx.lookups["account_id"]
+
+
+def _bucket_policy(bucket_arn: str, writer: dict[str, str], account_id: str) -> str:
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -229,7 +235,8 @@ def _bucket_policy(bucket_arn: str, writer: dict[str, str]) -> str:
                     "Effect": "Allow",
                     "Principal": writer,
                     "Action": "s3:PutObject",
-                    "Resource": f"{bucket_arn}/{ACCESS_LOG_PREFIX}/AWSLogs/*",
+                    # The path ELB writes to, as the ELB guide's bucket policy names it: this account's logs only.
+                    "Resource": f"{bucket_arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{account_id}/*",
                 },
                 {
                     "Sid": "TlsOnly",
