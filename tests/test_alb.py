@@ -137,6 +137,17 @@ def test_a_protected_stack_leaves_the_log_bucket_behind_instead_of_failing_on_it
         assert dev.named(name).options["retain_on_delete"] is False, name
 
 
+def test_the_log_bucket_settings_change_one_at_a_time_before_the_alb_logs_to_it(build):
+    # S3 answers 409 OperationAborted to concurrent changes of one bucket (pulumi-aws #1570).
+    stack = build()
+    chain = [stack.named(name) for name in LOG_BUCKET_PARTS[1:]]
+    for previous, resource in zip(chain, chain[1:]):
+        assert previous.urn in resource.options["dependencies"], resource.name
+    dependencies = stack.named("web-alb").options["dependencies"]
+    assert stack.named("web-alb-logs-encryption").urn in dependencies
+    assert stack.named("web-alb-logs-policy").urn in dependencies
+
+
 def test_access_logs_can_be_turned_off(build):
     stack = build({"alb_access_logs": False})
     assert "accessLogs" not in stack.named("web-alb").inputs and stack.maybe("web-alb-logs") is None
