@@ -409,6 +409,28 @@ def test_hardening_defaults():
     assert (settings.waf, settings.kms) == (False, False)
 
 
+ECR_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"
+
+
+@pytest.mark.parametrize(
+    "args, read_only",
+    [
+        ({}, True),
+        ({"container_image": "nginx:1.27"}, False),
+        ({"container_image": ECR_IMAGE, "nat": False}, False),
+        ({"app_path": "APP"}, False),
+        ({"container_image": "nginx:1.27", "read_only_root_filesystem": True}, True),
+        ({"read_only_root_filesystem": False}, False),
+    ],
+    ids=["default image", "own image", "isolated", "app path", "own image, set", "default image, unset"],
+)
+def test_a_read_only_root_is_the_default_for_the_default_image_only(args, read_only, tmp_path):
+    # The default nginx image writes only where the tmpfs mounts are; an image of the user's own may write anywhere.
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    args = {key: str(tmp_path) if value == "APP" else value for key, value in args.items()}
+    assert validate(args).read_only_root_filesystem is read_only
+
+
 def test_the_database_takes_the_stacks_deletion_protection_unless_it_says_otherwise():
     assert validate({"database": {}}).database.deletion_protection is True
     assert validate({"database": {}, "deletion_protection": False}).database.deletion_protection is False

@@ -163,8 +163,8 @@ class Fields:
             return value
         return self.defaults[key] if default is None else default
 
-    def flag(self, key: str) -> bool:
-        value = self.get(key)
+    def flag(self, key: str, default: Optional[bool] = None) -> bool:
+        value = self.get(key, default)
         if not isinstance(value, bool):
             raise self.fail(key, value, "expected true or false")
         return value
@@ -659,7 +659,12 @@ RULES: dict[str, Rule] = {
     "alb_access_logs": lambda fields, _: fields.flag("alb_access_logs"),
     "waf": _waf,
     "kms": lambda fields, _: fields.flag("kms"),
-    "read_only_root_filesystem": lambda fields, _: fields.flag("read_only_root_filesystem"),
+    # ECS.5 by default only for the default image, whose writable paths are known (service.SCRATCH_PATHS_MIB): an
+    # image of the user's own (container_image, app_path, and so every isolated stack) may write anywhere.
+    "read_only_root_filesystem": lambda fields, resolved: fields.flag(
+        "read_only_root_filesystem",
+        default=fields.values.get("container_image") is None and resolved["app_path"] is None,
+    ),
     "tags": _tags,
 }
 
