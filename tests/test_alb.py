@@ -1,5 +1,6 @@
 """Front end `alb`: placement, hardening, target group, listeners and the HTTPS redirect."""
 
+import itertools
 import json
 
 from tests.conftest import CERTIFICATE, ISOLATED, T
@@ -141,7 +142,7 @@ def test_the_log_bucket_settings_change_one_at_a_time_before_the_alb_logs_to_it(
     # S3 answers 409 OperationAborted to concurrent changes of one bucket (pulumi-aws #1570).
     stack = build()
     chain = [stack.named(name) for name in LOG_BUCKET_PARTS[1:]]
-    for previous, resource in zip(chain, chain[1:]):
+    for previous, resource in itertools.pairwise(chain):
         assert previous.urn in resource.options["dependencies"], resource.name
     dependencies = stack.named("web-alb").options["dependencies"]
     assert stack.named("web-alb-logs-encryption").urn in dependencies

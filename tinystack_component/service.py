@@ -5,7 +5,6 @@ The database tier hands it a `DatabaseConnection`: environment and secrets for t
 """
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -15,6 +14,7 @@ import pulumi_aws as aws
 
 from .compute import Cluster
 from .context import StackContext
+from .image import AppImage, ecr_repository_arn
 from .logs import log_group
 from .roles import service_role
 from .secrets import store_app_secrets
@@ -64,7 +64,7 @@ def build_app(
     settings: Settings,
     cluster: Cluster,
     exposure: Exposure,
-    image: pulumi.Input[str],
+    image: AppImage,
     region: str,
     database: Optional[DatabaseConnection],
 ) -> App:
@@ -74,7 +74,9 @@ def build_app(
     execution_policy = aws.iam.RolePolicy(
         ctx.child("task-execution-policy"),
         role=execution_role.id,
-        policy=app_log_group.arn.apply(lambda arn: _execution_policy(arn, image)),
+        policy=pulumi.Output.all(app_log_group.arn, image.repository_arn).apply(
+            lambda values: _execution_policy(*values)
+        ),
         opts=ctx.opts(),
     )
     app_secrets = store_app_secrets(ctx, settings.container_secrets)
@@ -95,7 +97,7 @@ def build_app(
         network_mode="bridge",
         execution_role_arn=execution_role.arn,
         container_definitions=pulumi.Output.json_dumps(
-            [_container(settings, image, app_log_group.name, region, database, app_secrets)]
+            [_container(settings, image.uri, app_log_group.name, region, database, app_secrets)]
         ),
         tags=ctx.tags("task"),
         # A task started before its role may pull, log and read secrets fails, and the deployment with it.
@@ -106,8 +108,8 @@ def build_app(
     return App(task_definition, service, app_log_group, execution_role, secret_policies)
 
 
-def _execution_policy(log_group_arn: str, image: pulumi.Input[str]) -> str:
-    """Write its own log streams; pull from the image's ECR repository (any, when the image is only known later)."""
+def _execution_policy(log_group_arn: str, repository: Optional[str]) -> str:
+    """Write its own log streams; pull from the image's ECR repository, if it has one."""
     statements: list[dict[str, Any]] = [
         {
             "Effect": "Allow",
@@ -115,7 +117,6 @@ def _execution_policy(log_group_arn: str, image: pulumi.Input[str]) -> str:
             "Resource": [log_group_arn, f"{log_group_arn}:*"],
         }
     ]
-    repository = _ecr_repository_arn(image)
     if repository is not None:
         statements += [
             # GetAuthorizationToken takes no resource.
@@ -125,17 +126,12 @@ def _execution_policy(log_group_arn: str, image: pulumi.Input[str]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def _ecr_repository_arn(image: pulumi.Input[str]) -> Optional[str]:
-    """The private ECR repository of the image; `*` for an image known only at deploy time; None for public ones."""
+def app_image(image: pulumi.Input[str]) -> AppImage:
+    """A given image: pulled from its private ECR repository, any repository when it is an Output known only at
+    deploy time, or from a public registry (no ECR permission)."""
     if not isinstance(image, str):
-        return "*"
-    if not PRIVATE_ECR_IMAGE.match(image):
-        return None
-    host, _, path = image.partition("/")
-    account, _, _, region, *_ = host.split(".")
-    repository = re.split(r"[:@]", path, maxsplit=1)[0]
-    partition = "aws-cn" if host.endswith(".cn") else "aws"
-    return f"arn:{partition}:ecr:{region}:{account}:repository/{repository}"
+        return AppImage(image, "*")
+    return AppImage(image, ecr_repository_arn(image) if PRIVATE_ECR_IMAGE.match(image) else None)
 
 
 def _container(

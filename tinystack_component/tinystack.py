@@ -21,11 +21,11 @@ from .database import Database, build_database
 from .domain import Domain, build_domain, look_up_zone
 from .encryption import build_stack_key
 from .endpoints import build_vpc_endpoints
-from .image import build_image
+from .image import AppImage, build_image
 from .nat_instance import build_nat_instance
 from .network import Network, build_network
 from .security import SecurityGroups, build_security_groups
-from .service import Exposure, build_app
+from .service import Exposure, app_image, build_app
 from .validation import (
     Settings,
     check_certificate_region,
@@ -93,7 +93,8 @@ class TinyStack(pulumi.ComponentResource):
         endpoint_zones = check_endpoint_zones(settings, zones)
         zone = look_up_zone(ctx, settings)
         if settings.kms:
-            ctx = dataclasses.replace(ctx, encryption_key=build_stack_key(ctx, region, retain=settings.database is not None))
+            key = build_stack_key(ctx, region, retain=settings.database is not None)
+            ctx = dataclasses.replace(ctx, encryption_key=key)
 
         network = build_network(ctx, settings, zones, region)
         groups = build_security_groups(ctx, network, settings)
@@ -144,13 +145,13 @@ class TinyStack(pulumi.ComponentResource):
         return region, check_zone_offerings(zones, _offerings(ctx, list(types)), types, region, looked_up=looked_up)
 
     @staticmethod
-    def _image(ctx: StackContext, settings: Settings) -> pulumi.Input[str]:
+    def _image(ctx: StackContext, settings: Settings) -> AppImage:
         """The image built from app_path, or the given one: validate() guarantees exactly one of the two."""
         if settings.app_path is not None:
             return build_image(ctx, settings.app_path, settings.instance_type)
         if settings.container_image is None:
             raise AssertionError("validate() resolves container_image whenever app_path is not given")
-        return settings.container_image
+        return app_image(settings.container_image)
 
     @staticmethod
     def _front_end(
