@@ -204,6 +204,8 @@ def test_enhanced_monitoring_is_off_by_default_and_has_its_own_role(build):
     assert trust["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
     attachment = monitored.named("web-db-monitoring-role-AmazonRDSEnhancedMonitoringRole")
     assert attachment.inputs["role"] == role.outputs["name"]
+    # RDS refuses a monitoring role that may not write the metrics yet: the instance waits for the attachment.
+    assert attachment.urn in monitored.named("web-database").options["dependencies"]
 
 
 def test_the_stacks_deletion_protection_is_the_databases(build):

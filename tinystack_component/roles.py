@@ -30,6 +30,13 @@ MANAGED_POLICIES = {
 
 
 def service_role(ctx: StackContext, suffix: str, service: str, managed_policy_arns: Sequence[str] = ()) -> aws.iam.Role:
+    return service_role_with_attachments(ctx, suffix, service, managed_policy_arns)[0]
+
+
+def service_role_with_attachments(
+    ctx: StackContext, suffix: str, service: str, managed_policy_arns: Sequence[str]
+) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    """The role and its managed-policy attachments, for a resource that must not use the role before they exist."""
     role = aws.iam.Role(
         ctx.child(suffix),
         assume_role_policy=json.dumps(
@@ -41,14 +48,16 @@ def service_role(ctx: StackContext, suffix: str, service: str, managed_policy_ar
         tags=ctx.tags(suffix),
         opts=ctx.opts(),
     )
-    for policy_arn in managed_policy_arns:
+    attachments = [
         aws.iam.RolePolicyAttachment(
             ctx.child(f"{suffix}-{policy_arn.rsplit('/', 1)[-1]}"),
             role=role.name,
             policy_arn=policy_arn,
             opts=ctx.opts(),
         )
-    return role
+        for policy_arn in managed_policy_arns
+    ]
+    return role, attachments
 
 
 def instance_profile(ctx: StackContext, suffix: str, managed_policy_arns: Sequence[str]) -> aws.iam.InstanceProfile:
