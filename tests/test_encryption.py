@@ -5,6 +5,7 @@ import json
 import pytest
 
 from tests.conftest import EVERYTHING, VARIANTS, T
+from tinystack_component.encryption import key_policy
 
 SECRETS = {"container_secrets": {"API_TOKEN": "s3cr3t"}}
 
@@ -90,3 +91,11 @@ def test_rds_keeps_the_password_key_it_was_created_with_and_the_stack_keeps_that
     assert with_database.named("web-database").options["ignore_changes"] == ["masterUserSecretKmsKeyId"]
     assert with_database.named("web-key").options["retain_on_delete"] is True
     assert build({"kms": True}).named("web-key").options["retain_on_delete"] is False
+
+
+def test_the_key_policy_names_cloudwatch_logs_in_the_partitions_dns_suffix():
+    account, logs = json.loads(key_policy("aws-cn", "123456789012", "cn-north-1", "amazonaws.com.cn"))["Statement"]
+    assert account["Principal"] == {"AWS": "arn:aws-cn:iam::123456789012:root"}
+    assert logs["Principal"] == {"Service": "logs.cn-north-1.amazonaws.com.cn"}
+    condition = logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert condition == "arn:aws-cn:logs:cn-north-1:123456789012:log-group:*"

@@ -160,6 +160,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str = DEFAULT_REGION) -> None:
         self.invokes: list[Invoke] = []
         self.region = region
+        # The partition the provider reports: set aws-cn or aws-us-gov along with a region there.
+        self.partition = "aws"
         self.zone_names = [f"{region}{letter}" for letter in "abcdef"]
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
         self.hosted_zones: list[MockZone] = list(HOSTED_ZONES)
@@ -292,9 +294,9 @@ INVOKE_ANSWERS: dict[str, Callable[[RecordingMocks, Mapping[str, Any]], dict[str
         "id": ACCOUNT,
     },
     "aws:index/getPartition:getPartition": lambda mocks, _: {
-        "partition": "aws",
-        "dnsSuffix": "amazonaws.com",
-        "id": "aws",
+        "partition": mocks.partition,
+        "dnsSuffix": "amazonaws.com.cn" if mocks.partition == "aws-cn" else "amazonaws.com",
+        "id": mocks.partition,
     },
 }
 
