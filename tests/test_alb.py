@@ -1,5 +1,6 @@
 """Front end `alb`: placement, hardening, target group, listeners and the HTTPS redirect."""
 
+import itertools
 import json
 
 from tests.conftest import CERTIFICATE, ISOLATED, T
@@ -85,7 +86,10 @@ def test_access_logs_go_to_a_private_tls_only_expiring_bucket_of_the_stack(build
     (expiry,) = stack.named("web-alb-logs-expiry").inputs["rules"]
     assert expiry["status"] == "Enabled" and 0 < expiry["expiration"]["days"] <= 365
     deliver, tls_only = _bucket_policy(stack)["Statement"]
-    assert deliver["Resource"] == f"{bucket.outputs['arn']}/alb/AWSLogs/*" and deliver["Action"] == "s3:PutObject"
+    assert deliver["Resource"] == f"{bucket.outputs['arn']}/alb/AWSLogs/123456789012/*"
+    assert deliver["Action"] == "s3:PutObject"
+    # One look-up of the account (tests/test_tinystack.py checks that every invoke goes to the component's provider).
+    assert len([i for i in stack.invokes if i.token == "aws:index/getCallerIdentity:getCallerIdentity"]) == 1
     assert tls_only["Effect"] == "Deny" and tls_only["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     # ELB checks that it may write the bucket when logging is turned on.
     assert stack.named("web-alb-logs-policy").urn in alb.options["dependencies"]
@@ -114,6 +118,35 @@ def test_deletion_protection_guards_the_alb_and_keeps_the_logs_until_it_is_turne
     dev = build({"database": {}, "deletion_protection": False})
     assert dev.named("web-alb").inputs["enableDeletionProtection"] is False
     assert dev.named("web-alb-logs").inputs["forceDestroy"] is True
+
+
+LOG_BUCKET_PARTS = (
+    "web-alb-logs",
+    "web-alb-logs-public-access-block",
+    "web-alb-logs-ownership",
+    "web-alb-logs-encryption",
+    "web-alb-logs-expiry",
+    "web-alb-logs-policy",
+)
+
+
+def test_a_protected_stack_leaves_the_log_bucket_behind_instead_of_failing_on_its_logs(build):
+    # S3 refuses to delete a bucket that holds logs (BucketNotEmpty) unless force_destroy empties it first.
+    protected, dev = build(), build({"database": {}, "deletion_protection": False})
+    for name in LOG_BUCKET_PARTS:
+        assert protected.named(name).options["retain_on_delete"] is True, name
+        assert dev.named(name).options["retain_on_delete"] is False, name
+
+
+def test_the_log_bucket_settings_change_one_at_a_time_before_the_alb_logs_to_it(build):
+    # S3 answers 409 OperationAborted to concurrent changes of one bucket (pulumi-aws #1570).
+    stack = build()
+    chain = [stack.named(name) for name in LOG_BUCKET_PARTS[1:]]
+    for previous, resource in itertools.pairwise(chain):
+        assert previous.urn in resource.options["dependencies"], resource.name
+    dependencies = stack.named("web-alb").options["dependencies"]
+    assert stack.named("web-alb-logs-encryption").urn in dependencies
+    assert stack.named("web-alb-logs-policy").urn in dependencies
 
 
 def test_access_logs_can_be_turned_off(build):

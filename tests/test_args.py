@@ -137,6 +137,16 @@ def test_instance_type_fields_follow_the_nat_mode_and_the_bastion():
     assert instance_type_fields(with_bastion)["t4g.nano"] == ["nat_instance_type", "bastion.instance_type"]
 
 
+def test_default_zones_are_chosen_on_the_nat_and_bastion_types_whatever_nat_and_bastion_say():
+    isolated = validate({"nat": False, "container_image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"})
+    assert instance_type_fields(isolated, launched_only=False) == {
+        "t4g.nano": ["nat_instance_type", "bastion.instance_type"],
+        "t3.small": ["instance_type"],
+    }
+    with_bastion = validate({"bastion": {**BASTION, "instance_type": "t3.micro"}})
+    assert instance_type_fields(with_bastion, launched_only=False)["t3.micro"] == ["bastion.instance_type"]
+
+
 @pytest.mark.parametrize("count", [0, -3, 1.5, "3"])
 def test_instance_count(count):
     rejects({"instance_count": count}, "instance_count", repr(count), "from 1")
@@ -397,6 +407,28 @@ def test_hardening_defaults():
         True,
     )
     assert (settings.waf, settings.kms) == (False, False)
+
+
+ECR_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/app:1"
+
+
+@pytest.mark.parametrize(
+    "args, read_only",
+    [
+        ({}, True),
+        ({"container_image": "nginx:1.27"}, False),
+        ({"container_image": ECR_IMAGE, "nat": False}, False),
+        ({"app_path": "APP"}, False),
+        ({"container_image": "nginx:1.27", "read_only_root_filesystem": True}, True),
+        ({"read_only_root_filesystem": False}, False),
+    ],
+    ids=["default image", "own image", "isolated", "app path", "own image, set", "default image, unset"],
+)
+def test_a_read_only_root_is_the_default_for_the_default_image_only(args, read_only, tmp_path):
+    # The default nginx image writes only where the tmpfs mounts are; an image of the user's own may write anywhere.
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    args = {key: str(tmp_path) if value == "APP" else value for key, value in args.items()}
+    assert validate(args).read_only_root_filesystem is read_only
 
 
 def test_the_database_takes_the_stacks_deletion_protection_unless_it_says_otherwise():

@@ -72,6 +72,28 @@ def test_subnet_cidrs_and_names_never_move(build, edit):
     assert layout(build(edit)) == layout(build())
 
 
+# us-east-1e offers m5 but neither t3 nor t4g (plan/recording.py LIMITED_ZONES): among the first three zones, it is
+# usable by the container instances alone, so a default zone choice on the launched types only would move with nat.
+ZONES_WITH_A_LIMITED_ONE = ["us-east-1a", "us-east-1e", "us-east-1b", "us-east-1c", "us-east-1d"]
+M5 = {"instance_type": "m5.large", "container_memory": 1024}
+
+
+@pytest.mark.parametrize(
+    "before, after",
+    [({}, ISOLATED), (ISOLATED, {}), (ISOLATED, {**ISOLATED, "bastion": BASTION})],
+    ids=["nat off", "nat on", "add bastion"],
+)
+def test_toggling_nat_or_adding_a_bastion_keeps_the_default_zones(build, before, after):
+    build.mocks.zone_names = ZONES_WITH_A_LIMITED_ONE
+
+    def layout(stack):
+        return sorted((s.name, s.inputs["cidrBlock"], s.inputs["availabilityZone"]) for s in stack.of_type(T.SUBNET))
+
+    old, new = build({**M5, **before}), build({**M5, **after})
+    assert layout(new) == layout(old)
+    assert {zone for _, _, zone in layout(old)} == {"us-east-1a", "us-east-1b", "us-east-1c"}
+
+
 # --- the domain -------------------------------------------------------------------------------------------------------
 
 DOMAIN = {"domain_name": "app.example.com"}
@@ -231,3 +253,29 @@ def test_toggling_nat_high_availability_keeps_the_first_nat_network_and_data(bui
     for number in (1, 2, 3):  # the same routes: only their target differs, which the NATs own after creation
         before, after = single.named(f"web-app-{number}-default-route"), ha.named(f"web-app-{number}-default-route")
         assert before.inputs["routeTableId"] == after.inputs["routeTableId"]
+
+
+# --- hardening switches ---------------------------------------------------------------------------------------------
+
+HARDENING_EDITS = {
+    "kms on": {"kms": True},
+    "deletion protection off": {"deletion_protection": False},
+    "waf on": {"waf": True},
+    "alb access logs off": {"alb_access_logs": False},
+    "read-only root filesystem off": {"read_only_root_filesystem": False},
+}
+
+
+@pytest.mark.parametrize("edit", HARDENING_EDITS)
+@pytest.mark.parametrize("reverse", [False, True], ids=["on", "back"])
+def test_hardening_switches_never_replace_the_network_or_the_database(build, edit, reverse):
+    before, after = build(DATABASE), build({**DATABASE, **HARDENING_EDITS[edit]})
+    if reverse:
+        before, after = after, before
+    assert snapshot(after, NETWORK) == snapshot(before, NETWORK)
+    old, new = before.named("web-database"), after.named("web-database")
+    # Deletion protection is an in-place update; the password's key is ignored after creation (RDS cannot change it).
+    changed = {key for key in old.inputs.keys() | new.inputs.keys() if old.inputs.get(key) != new.inputs.get(key)}
+    assert changed <= {"deletionProtection", "masterUserSecretKmsKeyId"}, changed
+    assert "masterUserSecretKmsKeyId" in new.options["ignore_changes"]
+    assert snapshot(after, DATA[1:]) == snapshot(before, DATA[1:])

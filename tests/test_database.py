@@ -140,8 +140,9 @@ def test_execution_role_reads_only_that_one_secret(build):
     stack = build({"database": {}})
     grant = stack.named("web-task-execution-read-db-secret")
     assert grant.inputs["role"] == stack.named("web-task-execution-role").id
-    (statement,) = json.loads(grant.inputs["policy"])["Statement"]
+    statement, decrypt = json.loads(grant.inputs["policy"])["Statement"]
     assert statement == {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [SECRET_ARN]}
+    assert decrypt["Condition"]["StringEquals"]["kms:EncryptionContext:SecretARN"] == SECRET_ARN
     secret_policies = [r for r in stack.of_type(T.ROLE_POLICY) if "secretsmanager" in r.inputs["policy"]]
     assert secret_policies == [grant]
     assert grant.urn in stack.named("web-task").options["dependencies"]
@@ -203,6 +204,8 @@ def test_enhanced_monitoring_is_off_by_default_and_has_its_own_role(build):
     assert trust["Principal"] == {"Service": "monitoring.rds.amazonaws.com"}
     attachment = monitored.named("web-db-monitoring-role-AmazonRDSEnhancedMonitoringRole")
     assert attachment.inputs["role"] == role.outputs["name"]
+    # RDS refuses a monitoring role that may not write the metrics yet: the instance waits for the attachment.
+    assert attachment.urn in monitored.named("web-database").options["dependencies"]
 
 
 def test_the_stacks_deletion_protection_is_the_databases(build):

@@ -1,5 +1,7 @@
 """Build from source: app_path → awsx ECR repository and image → the task's image."""
 
+import json
+
 import pytest
 
 from tinystack_component import TinyStackArgsError
@@ -27,6 +29,14 @@ def test_app_path_is_built_into_private_ecr_and_run(build, app, nat):
     (container,) = stack.container_definitions()
     assert container["image"] == image.outputs["imageUri"]
     assert container["image"].startswith("123456789012.dkr.ecr.us-east-1.amazonaws.com/")
+
+
+def test_the_task_pulls_only_from_the_repository_it_built(build, app):
+    stack = build({"app_path": app})
+    _, token, pull = json.loads(stack.named("web-task-execution-policy").inputs["policy"])["Statement"]
+    assert token["Action"] == "ecr:GetAuthorizationToken"
+    # The image is an Output, but the repository is the stack's own: its ARN, not "*".
+    assert pull["Resource"] == "arn:aws:ecr:us-east-1:123456789012:repository/web-repository"
 
 
 def test_graviton_instances_get_an_arm64_image(build, app):

@@ -200,8 +200,15 @@ def test_offerings_are_one_parented_lookup_of_every_type(build):
     assert sorted(instance_types["values"]) == ["t3.micro", "t3.small", "t4g.nano"]
 
 
-def test_isolated_stacks_check_only_the_instances_and_the_bastion(build):
+def test_default_zones_are_chosen_on_every_type_the_stack_may_launch(build):
+    # Isolated and without a bastion, the NAT and bastion types still choose the zones: adding them moves none.
     stack = build(ISOLATED)
+    (lookup,) = [i for i in stack.invokes if i.token.endswith("getInstanceTypeOfferings")]
+    assert sorted(lookup.args["filters"][0]["values"]) == ["t3.small", "t4g.nano"]
+
+
+def test_given_zones_are_checked_only_against_the_types_launched(build):
+    stack = build({**ISOLATED, "availability_zones": ["us-east-1a", "us-east-1b"]})
     (lookup,) = [i for i in stack.invokes if i.token.endswith("getInstanceTypeOfferings")]
     assert lookup.args["filters"][0]["values"] == ["t3.small"]
 
@@ -210,5 +217,5 @@ def test_too_few_zones_offering_the_types_fails_naming_the_type(build):
     build.mocks.zone_names = ["us-east-1a", "us-east-1e"]
     with pytest.raises(TinyStackArgsError, match="us-east-1a") as caught:
         build()
-    assert caught.value.field in ("nat_instance_type", "instance_type", "availability_zones")
+    assert caught.value.field == "availability_zones"
     assert "us-east-1e" in str(caught.value)

@@ -5,7 +5,7 @@ import json
 import pulumi
 import pytest
 
-from tests.conftest import API_GATEWAY, VARIANTS
+from tests.conftest import API_GATEWAY, ISOLATED, VARIANTS
 
 
 def test_container_uses_a_static_host_port_equal_to_the_container_port(build):
@@ -40,6 +40,9 @@ def test_the_default_image_runs_on_a_read_only_root_with_nginx_scratch_paths(bui
     assert paths == {"/tmp", "/var/run", "/var/cache/nginx"}
     (writable,) = build({"read_only_root_filesystem": False}).container_definitions()
     assert writable["readonlyRootFilesystem"] is False and "linuxParameters" not in writable
+    # Isolated mode always runs an image of the user's own, whose writes are unknown: writable unless asked.
+    (isolated,) = build(ISOLATED).container_definitions()
+    assert isolated["readonlyRootFilesystem"] is False and "linuxParameters" not in isolated
 
 
 def test_container_is_unprivileged_logged_and_sized(build):

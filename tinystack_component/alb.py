@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from .context import LOG_RETENTION_DAYS, StackContext
 from .domain import AliasTarget, Domain, https_url, point_domain_at
 from .network import Network
+from .roles import account_id
 from .security import HTTP, HTTPS, SecurityGroups
 from .service import CONTAINER_NAME, Exposure
 from .validation import Settings
@@ -45,7 +46,9 @@ WAF_MANAGED_RULE_GROUPS = (
 def build_alb(
     ctx: StackContext, settings: Settings, network: Network, groups: SecurityGroups, domain: Optional[Domain]
 ) -> Exposure:
-    access_logs, log_policy = _access_logs(ctx, settings, network.region) if settings.alb_access_logs else (None, None)
+    access_logs, log_bucket_ready = (
+        _access_logs(ctx, settings, network.region) if settings.alb_access_logs else (None, [])
+    )
     load_balancer = aws.lb.LoadBalancer(
         ctx.child("alb"),
         load_balancer_type="application",
@@ -59,9 +62,7 @@ def build_alb(
         enable_deletion_protection=settings.deletion_protection,  # ELB.6
         tags=ctx.tags("alb"),
         # The gateway must be attached first (InvalidSubnet), and ELB checks that it may write the bucket.
-        opts=ctx.opts(
-            depends_on=[network.internet_gateway, network.public_default_route, *([log_policy] if log_policy else [])]
-        ),
+        opts=ctx.opts(depends_on=[network.internet_gateway, network.public_default_route, *log_bucket_ready]),
     )
     if settings.waf:
         _web_acl(ctx, load_balancer)
@@ -154,38 +155,48 @@ def _listener(
 
 def _access_logs(
     ctx: StackContext, settings: Settings, region: str
-) -> tuple[aws.lb.LoadBalancerAccessLogsArgsDict, aws.s3.BucketPolicy]:
+) -> tuple[aws.lb.LoadBalancerAccessLogsArgsDict, list[pulumi.Resource]]:
     """ELB.5: a private bucket that only ELB log delivery writes, over TLS, with SSE-S3 (the only encryption ALB log
     delivery supports), emptied after LOG_RETENTION_DAYS. It may be destroyed with its logs exactly when the load
-    balancer may be (deletion_protection false): a protected stack keeps them."""
+    balancer may be (deletion_protection false). A protected stack that drops it (albAccessLogs off, another front
+    end, pulumi destroy) leaves it behind with its settings, still expiring logs: S3 refuses to delete a bucket that
+    holds objects (BucketNotEmpty), so deleting it would fail the update.
+
+    Returns what the load balancer must wait for: the bucket's encryption and its policy."""
+    retain = settings.deletion_protection
     bucket = aws.s3.Bucket(
         ctx.child("alb-logs"),
         force_destroy=not settings.deletion_protection,
         tags=ctx.tags("alb-logs"),
-        opts=ctx.opts(),
+        opts=ctx.opts(retain_on_delete=retain),
     )
-    aws.s3.BucketPublicAccessBlock(
+
+    # S3 answers 409 OperationAborted to concurrent changes of one bucket's settings (pulumi-aws #1570): one at a time.
+    def after(previous: pulumi.Resource) -> pulumi.ResourceOptions:
+        return ctx.opts(retain_on_delete=retain, depends_on=[previous])
+
+    public_access_block = aws.s3.BucketPublicAccessBlock(
         ctx.child("alb-logs-public-access-block"),
         bucket=bucket.id,
         block_public_acls=True,
         block_public_policy=True,
         ignore_public_acls=True,
         restrict_public_buckets=True,
-        opts=ctx.opts(),
+        opts=ctx.opts(retain_on_delete=retain),
     )
-    aws.s3.BucketOwnershipControls(
+    ownership = aws.s3.BucketOwnershipControls(
         ctx.child("alb-logs-ownership"),
         bucket=bucket.id,
         rule={"object_ownership": "BucketOwnerEnforced"},
-        opts=ctx.opts(),
+        opts=after(public_access_block),
     )
-    aws.s3.BucketServerSideEncryptionConfiguration(
+    encryption = aws.s3.BucketServerSideEncryptionConfiguration(
         ctx.child("alb-logs-encryption"),
         bucket=bucket.id,
         rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-        opts=ctx.opts(),
+        opts=after(ownership),
     )
-    aws.s3.BucketLifecycleConfiguration(
+    expiry = aws.s3.BucketLifecycleConfiguration(
         ctx.child("alb-logs-expiry"),
         bucket=bucket.id,
         rules=[
@@ -197,16 +208,16 @@ def _access_logs(
                 "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
             }
         ],
-        opts=ctx.opts(),
+        opts=after(encryption),
     )
     writer = _log_writer(ctx, region)
     policy = aws.s3.BucketPolicy(
         ctx.child("alb-logs-policy"),
         bucket=bucket.id,
-        policy=pulumi.Output.all(bucket.arn, writer).apply(lambda values: _bucket_policy(values[0], values[1])),
-        opts=ctx.opts(),
+        policy=pulumi.Output.all(bucket.arn, writer, account_id(ctx)).apply(lambda values: _bucket_policy(*values)),
+        opts=after(expiry),
     )
-    return {"bucket": bucket.id, "prefix": ACCESS_LOG_PREFIX, "enabled": True}, policy
+    return {"bucket": bucket.id, "prefix": ACCESS_LOG_PREFIX, "enabled": True}, [encryption, policy]
 
 
 def _log_writer(ctx: StackContext, region: str) -> pulumi.Input[dict[str, str]]:
@@ -216,7 +227,7 @@ def _log_writer(ctx: StackContext, region: str) -> pulumi.Input[dict[str, str]]:
     return {"Service": LOG_DELIVERY_PRINCIPAL}
 
 
-def _bucket_policy(bucket_arn: str, writer: dict[str, str]) -> str:
+def _bucket_policy(bucket_arn: str, writer: dict[str, str], account_id: str) -> str:
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -226,7 +237,8 @@ def _bucket_policy(bucket_arn: str, writer: dict[str, str]) -> str:
                     "Effect": "Allow",
                     "Principal": writer,
                     "Action": "s3:PutObject",
-                    "Resource": f"{bucket_arn}/{ACCESS_LOG_PREFIX}/AWSLogs/*",
+                    # The path ELB writes to, as the ELB guide's bucket policy names it: this account's logs only.
+                    "Resource": f"{bucket_arn}/{ACCESS_LOG_PREFIX}/AWSLogs/{account_id}/*",
                 },
                 {
                     "Sid": "TlsOnly",

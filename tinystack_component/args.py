@@ -129,7 +129,7 @@ class TinyStackArgs(TypedDict, total=False):
     kms: bool
     """One customer-managed KMS key ($1/month) for the log groups, app secrets and database password. Default: false."""
     read_only_root_filesystem: bool
-    """Read-only root filesystem (ECS.5); /tmp, /var/run and /var/cache/nginx stay writable (tmpfs). Default: true."""
+    """Read-only root (ECS.5), tmpfs at /tmp, /var/run, /var/cache/nginx. Default: true for the default image only."""
     tags: Mapping[str, str]
     """Tags applied to every taggable resource, next to a Name tag."""
 
@@ -181,7 +181,7 @@ DEFAULTS: dict[type, dict[str, Any]] = {
         "deletion_protection": True,
         "waf": False,
         "kms": False,
-        "read_only_root_filesystem": True,
+        "read_only_root_filesystem": None,
         "tags": None,
     },
     DatabaseArgs: {

@@ -43,6 +43,12 @@ class ConfigKey:
     def key(self) -> str:
         return camel(self.field)
 
+    @property
+    def declared(self) -> bool:
+        """Whether Pulumi.yaml declares the key. Objects cannot be typed there, and a boolean whose default the
+        component derives has no "not set" value: a declared default would reach the program as if it were set."""
+        return self.kind != "object" and (self.kind != "boolean" or DEFAULTS[TinyStackArgs][self.field] is not None)
+
 
 # The engine's "not set" value per kind, for fields whose default is None (off, or derived by the component).
 _UNSET = {"string": "", "integer": 0, "array": []}

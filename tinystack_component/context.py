@@ -1,6 +1,6 @@
 """What every tier needs to create children the same way: names, parent and tags derived from the component."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -30,6 +30,12 @@ class StackContext:
 
     def opts(self, **options: Any) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self.parent, **options)
+
+    def lookup(self, key: str, fetch: Callable[[], pulumi.Output[Any]]) -> pulumi.Output[Any]:
+        """One invoke per stack for what several tiers need (an AMI parameter, the account id, the partition)."""
+        if key not in self.lookups:
+            self.lookups[key] = fetch()
+        return self.lookups[key]
 
     def invoke_opts(self) -> pulumi.InvokeOptions:
         return pulumi.InvokeOptions(parent=self.parent)

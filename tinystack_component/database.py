@@ -8,12 +8,13 @@ that does not concern it; `deletion_protection` and the final snapshot guard aga
 import re
 from dataclasses import dataclass
 
+import pulumi
 import pulumi_aws as aws
 
 from .args import DatabaseEngine
 from .context import StackContext
 from .network import Network
-from .roles import RDS_ENHANCED_MONITORING, service_role
+from .roles import RDS_ENHANCED_MONITORING, service_role_with_attachments
 from .security import SecurityGroups
 from .service import DatabaseConnection
 from .validation import DatabaseSettings
@@ -61,12 +62,15 @@ def performance_insights(engine: DatabaseEngine, instance_class: str) -> bool:
     return instance_class not in NO_PERFORMANCE_INSIGHTS.get(engine, set())
 
 
-def _monitoring(ctx: StackContext, settings: DatabaseSettings) -> dict:
-    """RDS.6 enhanced monitoring, when an interval is given: the OS metrics every N seconds, through its own role."""
+def _monitoring(ctx: StackContext, settings: DatabaseSettings) -> tuple[dict, list[pulumi.Resource]]:
+    """RDS.6 enhanced monitoring, when an interval is given: the OS metrics every N seconds, through its own role.
+    Also what the instance waits for: RDS refuses a monitoring role that may not write the metrics yet."""
     if not settings.monitoring_interval:
-        return {"monitoring_interval": 0}
-    role = service_role(ctx, "db-monitoring-role", "monitoring.rds.amazonaws.com", [RDS_ENHANCED_MONITORING])
-    return {"monitoring_interval": settings.monitoring_interval, "monitoring_role_arn": role.arn}
+        return {"monitoring_interval": 0}, []
+    role, attachments = service_role_with_attachments(
+        ctx, "db-monitoring-role", "monitoring.rds.amazonaws.com", [RDS_ENHANCED_MONITORING]
+    )
+    return {"monitoring_interval": settings.monitoring_interval, "monitoring_role_arn": role.arn}, list(attachments)
 
 
 def _performance_insights(settings: DatabaseSettings) -> dict:
@@ -90,6 +94,7 @@ def build_database(ctx: StackContext, settings: DatabaseSettings, network: Netwo
         tags=ctx.tags("db-parameters"),
         opts=ctx.opts(),
     )
+    monitoring, monitoring_ready = _monitoring(ctx, settings)
     instance = aws.rds.Instance(
         ctx.child("database"),
         engine=settings.engine.value,
@@ -118,9 +123,11 @@ def build_database(ctx: StackContext, settings: DatabaseSettings, network: Netwo
         auto_minor_version_upgrade=True,
         enabled_cloudwatch_logs_exports=LOG_EXPORTS[settings.engine],
         **_performance_insights(settings),
-        **_monitoring(ctx, settings),
+        **monitoring,
         tags=ctx.tags("database"),
-        opts=ctx.opts(),
+        # RDS refuses to change the key of the password it manages: the key is chosen once, at creation, and
+        # turning kms on or off later leaves the secret on it (the stack keeps the key, encryption.py).
+        opts=ctx.opts(ignore_changes=["masterUserSecretKmsKeyId"], depends_on=monitoring_ready),
     )
     secret_arn = instance.master_user_secrets.apply(lambda secrets: secrets[0]["secret_arn"])
     connection = DatabaseConnection(

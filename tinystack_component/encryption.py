@@ -14,7 +14,7 @@ KEY_DELETION_WINDOW_DAYS = 30
 LOGS_KEY_ACTIONS = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
 
 
-def key_policy(partition: str, account: str, region: str) -> str:
+def key_policy(partition: str, account: str, region: str, dns_suffix: str = "amazonaws.com") -> str:
     logs_arn = f"arn:{partition}:logs:{region}:{account}:log-group:*"
     return json.dumps(
         {
@@ -30,7 +30,7 @@ def key_policy(partition: str, account: str, region: str) -> str:
                 {
                     "Sid": "CloudWatchLogsOfThisAccount",
                     "Effect": "Allow",
-                    "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                    "Principal": {"Service": f"logs.{region}.{dns_suffix}"},
                     "Action": LOGS_KEY_ACTIONS,
                     "Resource": "*",
                     "Condition": {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": logs_arn}},
@@ -40,16 +40,18 @@ def key_policy(partition: str, account: str, region: str) -> str:
     )
 
 
-def build_stack_key(ctx: StackContext, region: str) -> aws.kms.Key:
+def build_stack_key(ctx: StackContext, region: str, *, retain: bool) -> aws.kms.Key:
+    """`retain` (a stack with a database): turning kms off leaves the key in the account, since the password RDS
+    manages stays encrypted with it; schedule its deletion by hand once the database is gone."""
     identity = aws.get_caller_identity(opts=ctx.invoke_opts())
-    partition = aws.get_partition(opts=ctx.invoke_opts()).partition
+    partition = aws.get_partition(opts=ctx.invoke_opts())
     key = aws.kms.Key(
         ctx.child("key"),
         description=f"Log groups and app secrets of the {ctx.name} TinyStack",
         enable_key_rotation=True,
         deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
-        policy=key_policy(partition, identity.account_id, region),
+        policy=key_policy(partition.partition, identity.account_id, region, partition.dns_suffix),
         tags=ctx.tags("key"),
-        opts=ctx.opts(),
+        opts=ctx.opts(retain_on_delete=retain),
     )
     return key

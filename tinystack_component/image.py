@@ -4,6 +4,10 @@ Private ECR in the stack's own region is also what makes isolated mode work: the
 ecr.dkr and s3 endpoints.
 """
 
+import re
+from dataclasses import dataclass
+from typing import Optional
+
 import pulumi
 import pulumi_awsx as awsx
 
@@ -13,7 +17,24 @@ from .instance_types import architecture
 IMAGES_KEPT = 10
 
 
-def build_image(ctx: StackContext, app_path: str, instance_type: str) -> pulumi.Output[str]:
+@dataclass(frozen=True)
+class AppImage:
+    """What the task runs, and the one ECR repository its execution role may pull from (None: a public image)."""
+
+    uri: pulumi.Input[str]
+    repository_arn: Optional[pulumi.Input[str]]
+
+
+def ecr_repository_arn(image: str) -> str:
+    """The ARN of a private ECR image's repository, from its reference or the repository URL."""
+    host, _, path = image.partition("/")
+    account, _, _, region, *_ = host.split(".")
+    repository = re.split(r"[:@]", path, maxsplit=1)[0]
+    partition = "aws-cn" if host.endswith(".cn") else "aws"
+    return f"arn:{partition}:ecr:{region}:{account}:repository/{repository}"
+
+
+def build_image(ctx: StackContext, app_path: str, instance_type: str) -> AppImage:
     repository = awsx.ecr.Repository(
         ctx.child("repository"),
         image_scanning_configuration={"scan_on_push": True},
@@ -39,4 +60,5 @@ def build_image(ctx: StackContext, app_path: str, instance_type: str) -> pulumi.
         platform="linux/arm64" if architecture(instance_type) == "arm64" else "linux/amd64",
         opts=ctx.opts(),
     )
-    return image.image_uri
+    # The image URI is known only once it is pushed; the repository, and so the pull permission, before.
+    return AppImage(image.image_uri, repository.url.apply(ecr_repository_arn))

@@ -25,9 +25,7 @@ ENCRYPTED_ROOT_VOLUME: aws.ec2.InstanceRootBlockDeviceArgsDict = {
 
 
 def _ssm_parameter(ctx: StackContext, name: str) -> pulumi.Output[str]:
-    if name not in ctx.lookups:
-        ctx.lookups[name] = aws.ssm.get_parameter_output(name=name, opts=ctx.invoke_output_opts()).value
-    return ctx.lookups[name]
+    return ctx.lookup(name, lambda: aws.ssm.get_parameter_output(name=name, opts=ctx.invoke_output_opts()).value)
 
 
 def al2023_ami(ctx: StackContext, instance_type: str) -> pulumi.Output[str]:

@@ -6,10 +6,12 @@ Every other permission is an inline policy scoped to the stack's own resources, 
 import json
 from collections.abc import Sequence
 
+import pulumi
 import pulumi_aws as aws
 
 from .context import StackContext
 
+# Written in the commercial partition; each role attaches them in the provider's own (aws-cn, aws-us-gov).
 SSM_MANAGED_INSTANCE_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 RDS_ENHANCED_MONITORING = "arn:aws:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
 
@@ -30,6 +32,13 @@ MANAGED_POLICIES = {
 
 
 def service_role(ctx: StackContext, suffix: str, service: str, managed_policy_arns: Sequence[str] = ()) -> aws.iam.Role:
+    return service_role_with_attachments(ctx, suffix, service, managed_policy_arns)[0]
+
+
+def service_role_with_attachments(
+    ctx: StackContext, suffix: str, service: str, managed_policy_arns: Sequence[str]
+) -> tuple[aws.iam.Role, list[aws.iam.RolePolicyAttachment]]:
+    """The role and its managed-policy attachments, for a resource that must not use the role before they exist."""
     role = aws.iam.Role(
         ctx.child(suffix),
         assume_role_policy=json.dumps(
@@ -41,14 +50,30 @@ def service_role(ctx: StackContext, suffix: str, service: str, managed_policy_ar
         tags=ctx.tags(suffix),
         opts=ctx.opts(),
     )
-    for policy_arn in managed_policy_arns:
+    attachments = [
         aws.iam.RolePolicyAttachment(
             ctx.child(f"{suffix}-{policy_arn.rsplit('/', 1)[-1]}"),
             role=role.name,
-            policy_arn=policy_arn,
+            policy_arn=in_partition(ctx, policy_arn),
             opts=ctx.opts(),
         )
-    return role
+        for policy_arn in managed_policy_arns
+    ]
+    return role, attachments
+
+
+def partition(ctx: StackContext) -> pulumi.Output[str]:
+    """The provider's partition (aws, aws-cn, aws-us-gov): one parented look-up for the whole stack."""
+    return ctx.lookup("partition", lambda: aws.get_partition_output(opts=ctx.invoke_output_opts()).partition)
+
+
+def account_id(ctx: StackContext) -> pulumi.Output[str]:
+    """The provider's account: one parented look-up for the whole stack."""
+    return ctx.lookup("account_id", lambda: aws.get_caller_identity_output(opts=ctx.invoke_output_opts()).account_id)
+
+
+def in_partition(ctx: StackContext, arn: str) -> pulumi.Output[str]:
+    return partition(ctx).apply(lambda name: arn.replace("arn:aws:", f"arn:{name}:", 1))
 
 
 def instance_profile(ctx: StackContext, suffix: str, managed_policy_arns: Sequence[str]) -> aws.iam.InstanceProfile:

@@ -5,7 +5,6 @@ The database tier hands it a `DatabaseConnection`: environment and secrets for t
 """
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -15,6 +14,7 @@ import pulumi_aws as aws
 
 from .compute import Cluster
 from .context import StackContext
+from .image import AppImage, ecr_repository_arn
 from .logs import log_group
 from .roles import service_role
 from .secrets import store_app_secrets
@@ -64,7 +64,7 @@ def build_app(
     settings: Settings,
     cluster: Cluster,
     exposure: Exposure,
-    image: pulumi.Input[str],
+    image: AppImage,
     region: str,
     database: Optional[DatabaseConnection],
     endpoints: Sequence[aws.ec2.VpcEndpoint] = (),
@@ -76,17 +76,18 @@ def build_app(
     execution_policy = aws.iam.RolePolicy(
         ctx.child("task-execution-policy"),
         role=execution_role.id,
-        policy=app_log_group.arn.apply(lambda arn: _execution_policy(arn, image)),
+        policy=pulumi.Output.all(app_log_group.arn, image.repository_arn).apply(
+            lambda values: _execution_policy(*values)
+        ),
         opts=ctx.opts(),
     )
     app_secrets = store_app_secrets(ctx, settings.container_secrets)
     secret_policies = []
     key_arns = [ctx.encryption_key.arn] if ctx.encryption_key is not None else []
     if database is not None:
-        # The one secret RDS manages for this database.
-        secret_policies.append(
-            _allow_reading(ctx, execution_role, "db-secret", [database.secret_arn], key_arns=key_arns)
-        )
+        # The one secret RDS manages for this database, with whatever key encrypts it: RDS keeps the key it was
+        # created with (kms turned on or off later leaves it on that one), so the grant names the secret, not a key.
+        secret_policies.append(_allow_reading(ctx, execution_role, "db-secret", [database.secret_arn], by_secret=True))
     if app_secrets:
         secret_policies.append(
             _allow_reading(ctx, execution_role, "app-secrets", list(app_secrets.values()), key_arns=key_arns)
@@ -98,7 +99,7 @@ def build_app(
         network_mode="bridge",
         execution_role_arn=execution_role.arn,
         container_definitions=pulumi.Output.json_dumps(
-            [_container(settings, image, app_log_group.name, region, database, app_secrets)]
+            [_container(settings, image.uri, app_log_group.name, region, database, app_secrets)]
         ),
         tags=ctx.tags("task"),
         # A task started before its role may pull, log and read secrets fails, and the deployment with it.
@@ -109,8 +110,8 @@ def build_app(
     return App(task_definition, service, app_log_group, execution_role, secret_policies)
 
 
-def _execution_policy(log_group_arn: str, image: pulumi.Input[str]) -> str:
-    """Write its own log streams; pull from the image's ECR repository (any, when the image is only known later)."""
+def _execution_policy(log_group_arn: str, repository: Optional[str]) -> str:
+    """Write its own log streams; pull from the image's ECR repository, if it has one."""
     statements: list[dict[str, Any]] = [
         {
             "Effect": "Allow",
@@ -118,7 +119,6 @@ def _execution_policy(log_group_arn: str, image: pulumi.Input[str]) -> str:
             "Resource": [log_group_arn, f"{log_group_arn}:*"],
         }
     ]
-    repository = _ecr_repository_arn(image)
     if repository is not None:
         statements += [
             # GetAuthorizationToken takes no resource.
@@ -128,17 +128,12 @@ def _execution_policy(log_group_arn: str, image: pulumi.Input[str]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
 
-def _ecr_repository_arn(image: pulumi.Input[str]) -> Optional[str]:
-    """The private ECR repository of the image; `*` for an image known only at deploy time; None for public ones."""
+def app_image(image: pulumi.Input[str]) -> AppImage:
+    """A given image: pulled from its private ECR repository, any repository when it is an Output known only at
+    deploy time, or from a public registry (no ECR permission)."""
     if not isinstance(image, str):
-        return "*"
-    if not PRIVATE_ECR_IMAGE.match(image):
-        return None
-    host, _, path = image.partition("/")
-    account, _, _, region, *_ = host.split(".")
-    repository = re.split(r"[:@]", path, maxsplit=1)[0]
-    partition = "aws-cn" if host.endswith(".cn") else "aws"
-    return f"arn:{partition}:ecr:{region}:{account}:repository/{repository}"
+        return AppImage(image, "*")
+    return AppImage(image, ecr_repository_arn(image) if PRIVATE_ECR_IMAGE.match(image) else None)
 
 
 def _container(
@@ -193,6 +188,7 @@ def _allow_reading(
     what: str,
     secret_arns: list[pulumi.Output[str]],
     key_arns: Sequence[pulumi.Output[str]] = (),
+    by_secret: bool = False,
 ) -> aws.iam.RolePolicy:
     # These secrets and nothing else in Secrets Manager; the stack's key only to decrypt them.
     def document(arns: list[str]) -> str:
@@ -200,6 +196,8 @@ def _allow_reading(
         statements = [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secrets}]
         if keys:
             statements.append({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": keys})
+        if by_secret:
+            statements += [_decrypt_through_secrets_manager(arn) for arn in secrets]
         return json.dumps({"Version": "2012-10-17", "Statement": statements})
 
     return aws.iam.RolePolicy(
@@ -208,6 +206,24 @@ def _allow_reading(
         policy=pulumi.Output.all(*secret_arns, *key_arns).apply(document),
         opts=ctx.opts(),
     )
+
+
+def _decrypt_through_secrets_manager(secret_arn: str) -> dict[str, Any]:
+    """kms:Decrypt with any key of the account, only through Secrets Manager and only for this secret (its ARN is
+    the encryption context Secrets Manager passes to KMS)."""
+    _, partition, _, region, account, *_ = secret_arn.split(":")
+    dns_suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return {
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": f"arn:{partition}:kms:{region}:{account}:key/*",
+        "Condition": {
+            "StringEquals": {
+                "kms:ViaService": f"secretsmanager.{region}.{dns_suffix}",
+                "kms:EncryptionContext:SecretARN": secret_arn,
+            }
+        },
+    }
 
 
 def _service(

@@ -22,10 +22,10 @@ from .domain import Domain, build_domain, look_up_zone
 from .egress import build_egress
 from .egress.nat import NatEgress
 from .encryption import build_stack_key
-from .image import build_image
+from .image import AppImage, build_image
 from .network import Network, build_network
 from .security import SecurityGroups, build_security_groups
-from .service import Exposure, build_app
+from .service import Exposure, app_image, build_app
 from .validation import (
     Settings,
     check_certificate_region,
@@ -95,7 +95,8 @@ class TinyStack(pulumi.ComponentResource):
         endpoint_zones = check_endpoint_zones(settings, zones)
         zone = look_up_zone(ctx, settings, zone_given=(args or {}).get("hosted_zone") is not None)
         if settings.kms:
-            ctx = dataclasses.replace(ctx, encryption_key=build_stack_key(ctx, region))
+            key = build_stack_key(ctx, region, retain=settings.database is not None)
+            ctx = dataclasses.replace(ctx, encryption_key=key)
 
         network = build_network(ctx, settings, zones, region)
         groups = build_security_groups(ctx, network, settings)
@@ -128,8 +129,8 @@ class TinyStack(pulumi.ComponentResource):
 
     @staticmethod
     def _region_and_zones(ctx: StackContext, settings: Settings) -> tuple[str, tuple[str, ...]]:
-        """The provider's region, and the AZs to use: the given ones, or the region's first three standard ones
-        that offer every instance type of the stack."""
+        """The provider's region, and the AZs to use: the given ones (checked against the types launched), or the
+        region's first three standard ones that offer every type the stack may launch, whatever nat and bastion say."""
         region = aws.get_region(opts=ctx.invoke_opts()).region
         looked_up = settings.availability_zones is None
         if looked_up:
@@ -143,17 +144,17 @@ class TinyStack(pulumi.ComponentResource):
         else:
             candidates = settings.availability_zones
         zones = check_zones_in_region(candidates, region, looked_up=looked_up)
-        types = instance_type_fields(settings)
+        types = instance_type_fields(settings, launched_only=not looked_up)
         return region, check_zone_offerings(zones, _offerings(ctx, list(types)), types, region, looked_up=looked_up)
 
     @staticmethod
-    def _image(ctx: StackContext, settings: Settings) -> pulumi.Input[str]:
+    def _image(ctx: StackContext, settings: Settings) -> AppImage:
         """The image built from app_path, or the given one: validate() guarantees exactly one of the two."""
         if settings.app_path is not None:
             return build_image(ctx, settings.app_path, settings.instance_type)
         if settings.container_image is None:
             raise AssertionError("validate() resolves container_image whenever app_path is not given")
-        return settings.container_image
+        return app_image(settings.container_image)
 
     @staticmethod
     def _front_end(

@@ -163,8 +163,8 @@ class Fields:
             return value
         return self.defaults[key] if default is None else default
 
-    def flag(self, key: str) -> bool:
-        value = self.get(key)
+    def flag(self, key: str, default: Optional[bool] = None) -> bool:
+        value = self.get(key, default)
         if not isinstance(value, bool):
             raise self.fail(key, value, "expected true or false")
         return value
@@ -656,7 +656,12 @@ RULES: dict[str, Rule] = {
     "alb_access_logs": lambda fields, _: fields.flag("alb_access_logs"),
     "waf": _waf,
     "kms": lambda fields, _: fields.flag("kms"),
-    "read_only_root_filesystem": lambda fields, _: fields.flag("read_only_root_filesystem"),
+    # ECS.5 by default only for the default image, whose writable paths are known (service.SCRATCH_PATHS_MIB): an
+    # image of the user's own (container_image, app_path, and so every isolated stack) may write anywhere.
+    "read_only_root_filesystem": lambda fields, resolved: fields.flag(
+        "read_only_root_filesystem",
+        default=fields.values.get("container_image") is None and resolved["app_path"] is None,
+    ),
     "tags": _tags,
 }
 
@@ -714,16 +719,24 @@ def check_zones_in_region(zones: tuple[str, ...], region: str, *, looked_up: boo
     return zones
 
 
-def instance_type_fields(settings: Settings) -> dict[str, list[str]]:
-    """Each EC2 instance type the stack launches, with the fields that ask for it."""
+def instance_type_fields(settings: Settings, *, launched_only: bool = True) -> dict[str, list[str]]:
+    """Each EC2 instance type the stack launches, with the fields that ask for it.
+
+    With `launched_only` false, also the NAT type when nat is false and the bastion type (given or default) when there
+    is no bastion: the default zones are chosen on all of them, so toggling nat or adding a bastion never moves a
+    zone, and with it a subnet (a replacement)."""
+    bastion_type = (
+        settings.bastion.instance_type if settings.bastion is not None else DEFAULTS[BastionArgs]["instance_type"]
+    )
+    wanted = [
+        ("nat_instance_type", settings.nat_instance_type, settings.nat),
+        ("instance_type", settings.instance_type, True),
+        ("bastion.instance_type", bastion_type, settings.bastion is not None),
+    ]
     fields: dict[str, list[str]] = {}
-    wanted = [("instance_type", settings.instance_type)]
-    if settings.nat:
-        wanted.insert(0, ("nat_instance_type", settings.nat_instance_type))
-    if settings.bastion is not None:
-        wanted.append(("bastion.instance_type", settings.bastion.instance_type))
-    for field, instance_type in wanted:
-        fields.setdefault(instance_type, []).append(field)
+    for field, instance_type, launched in wanted:
+        if launched or not launched_only:
+            fields.setdefault(instance_type, []).append(field)
     return fields
 
 

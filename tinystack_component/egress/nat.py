@@ -22,7 +22,7 @@ from ..context import StackContext
 from ..logs import log_group
 from ..machines import METADATA_OPTIONS, al2023_ami
 from ..network import Network
-from ..roles import SSM_MANAGED_INSTANCE_CORE, instance_profile
+from ..roles import SSM_MANAGED_INSTANCE_CORE, account_id, instance_profile, partition
 from ..security import SecurityGroups
 
 ROOT_VOLUME_GB = 8  # the AL2023 AMI's own root size
@@ -80,7 +80,7 @@ def build_nat_egress(
         _nat(ctx, network, groups, index, interface, instance_type, profile, boot_log, peers)
         for index, interface in enumerate(interfaces)
     ]
-    _nat_policy(ctx, profile, nats, boot_log, network.app_route_tables)
+    _nat_policy(ctx, profile, nats, boot_log, network)
     for number, (table, owner) in enumerate(zip(network.app_route_tables, owners, strict=True), start=1):
         # The static interface, never an instance: a replacement changes no route. The NATs own the target once
         # the route exists: a surviving NAT repoints it when the owner dies and the owner takes it back when it
@@ -247,19 +247,17 @@ def _nat_policy(
     profile: aws.iam.InstanceProfile,
     nats: list[Nat],
     boot_log: aws.cloudwatch.LogGroup,
-    route_tables: list[aws.ec2.RouteTable],
+    network: Network,
 ) -> aws.iam.RolePolicy:
-    identity = aws.get_caller_identity_output(opts=ctx.invoke_output_opts())
-    region = aws.get_region_output(opts=ctx.invoke_output_opts())
     policy = pulumi.Output.all(
         interfaces=[nat.network_interface.arn for nat in nats],
         groups=[nat.auto_scaling_group.arn for nat in nats],
-        route_tables=[table.arn for table in route_tables],
+        route_tables=[table.arn for table in network.app_route_tables],
         log_group=boot_log.arn,
         profile=profile.arn,
-        account=identity.account_id,
-        partition=identity.arn.apply(lambda arn: arn.split(":")[1]),
-        region=region.region,
+        account=account_id(ctx),
+        partition=partition(ctx),
+        region=network.region,
     ).apply(lambda values: json.dumps(nat_policy_document(stack_name=ctx.name, **values)))
     return aws.iam.RolePolicy(ctx.child("nat-instance-policy"), role=profile.role, policy=policy, opts=ctx.opts())
 

@@ -165,6 +165,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str = DEFAULT_REGION, hosted_zones: Optional[Sequence[MockZone]] = None) -> None:
         self.invokes: list[Invoke] = []
         self.region = region
+        # The partition the provider reports: set aws-cn or aws-us-gov along with a region there.
+        self.partition = "aws"
         self.zone_names = [f"{region}{letter}" for letter in "abcdef"]
         self.inputs: dict[tuple[str, str], dict[str, Any]] = {}
         self.hosted_zones: list[MockZone] = list(HOSTED_ZONES if hosted_zones is None else hosted_zones)
@@ -308,9 +310,9 @@ INVOKE_ANSWERS: dict[str, Callable[[RecordingMocks, Mapping[str, Any]], InvokeAn
         "id": ACCOUNT,
     },
     "aws:index/getPartition:getPartition": lambda mocks, _: {
-        "partition": "aws",
-        "dnsSuffix": "amazonaws.com",
-        "id": "aws",
+        "partition": mocks.partition,
+        "dnsSuffix": "amazonaws.com.cn" if mocks.partition == "aws-cn" else "amazonaws.com",
+        "id": mocks.partition,
     },
 }
 
@@ -336,6 +338,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     parent_urn=request.parent,
                     options={
                         "protect": request.protect,
+                        "retain_on_delete": request.retainOnDelete,
                         "ignore_changes": list(request.ignoreChanges),
                         "provider": request.provider,
                         "dependencies": list(request.dependencies),
