@@ -169,6 +169,7 @@ class Vpc:
     errors: list[str] = field(default_factory=list)
     route_history: list[tuple[float, str, str]] = field(default_factory=list)
     _booted: int = 0
+    aws_socket: str = ""
     enis: dict[str, Eni] = field(default_factory=dict)
     instances: dict[str, Instance] = field(default_factory=dict)
     namespaces: list[str] = field(default_factory=list)
@@ -324,6 +325,7 @@ class Vpc:
             "HOME": str(instance.root),
             "TINYSTACK_ROOT": str(instance.root),
             "AWS_ENDPOINT_URL": f"http://{INTERNET_HOST}:{API_PORT}",
+            "TINYSTACK_TEST_AWS_SERVER": self.aws_socket,
             # Instance-profile credentials: moto accepts any.
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
@@ -333,8 +335,20 @@ class Vpc:
             **(extra or {}),
         }
 
+    def start_aws_cli(self) -> Callable[[], None]:
+        """Starts the pre-warmed AWS CLI (`netns_aws.py`) the scripts' `aws` hands its calls to; returns its wait."""
+        self.aws_socket = str(self.tmp / "aws.sock")
+        server = Path(__file__).with_name("netns_aws.py")
+        process = subprocess.Popen([sys.executable, str(server), self.aws_socket], stdout=subprocess.PIPE, text=True)
+        self.processes.append(process)
+
+        def ready() -> None:
+            assert process.stdout is not None and process.stdout.readline().strip() == "ready", "AWS CLI server"
+
+        return ready
+
     def tool_path(self, tools: tuple[str, ...]) -> str:
-        """PATH: stubs for systemctl and dnf, the given system tools, the venv (aws, python3), /usr/bin."""
+        """PATH: stubs for systemctl and dnf, the AWS CLI's shim, the given system tools, the venv (python3)."""
         name = "tools-" + "-".join(sorted(tools))
         directory = self.tmp / name
         if not directory.exists():
@@ -345,6 +359,8 @@ class Vpc:
                     (directory / tool).symlink_to(found)
             _stub(directory / "systemctl", 'echo "systemctl $*" >> "$TINYSTACK_ROOT/systemctl.calls"')
             _stub(directory / "dnf", 'echo "dnf (stub): no package repository in the test" >&2; exit 1')
+            shim = Path(__file__).with_name("netns_aws_shim.py").read_text()
+            _stub(directory / "aws", shim, interpreter=f"{sys.executable} -IS")
         return f"{directory}:{VENV_BIN}:/usr/bin"
 
     # --- the fabric ------------------------------------------------------------------------------------------
@@ -525,8 +541,8 @@ def nft_ruleset(ns: str, ruleset: str) -> None:
         raise RuntimeError(f"nft in {ns}: {result.stderr}\n{ruleset}")
 
 
-def _stub(path: Path, body: str) -> None:
-    path.write_text(f"#!/bin/bash\n{body}\n")
+def _stub(path: Path, body: str, interpreter: str = "/bin/bash") -> None:
+    path.write_text(f"#!{interpreter}\n{body}\n")
     path.chmod(0o755)
 
 

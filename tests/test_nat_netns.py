@@ -205,6 +205,7 @@ def vpc() -> Iterator[Any]:
 
 
 def _build(vpc: netns.Vpc) -> None:
+    aws_cli_ready = vpc.start_aws_cli()
     clients = _clients(_moto(vpc))
     vpc.ec2, vpc.autoscaling, vpc.logs = clients["ec2"], clients["autoscaling"], clients["logs"]
     network = _network_in_moto(vpc.ec2)
@@ -242,6 +243,7 @@ def _build(vpc: netns.Vpc) -> None:
     vpc.planted_group = _nat_group(clients, "planted", subnet, group, vpc.planted_script)
     vpc.sync()
     vpc.start_fabric(FABRIC_INTERVAL)
+    aws_cli_ready()
 
 
 # --- the tests, in the order a NAT lives: boot, reboot, replacement; then the planted failures -----------------
