@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import io
 import ipaddress
 import itertools
 import json
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar, Optional
+from urllib.parse import parse_qs
 
 PREFIX = "nat-"
 INTERNET, GATEWAY, ROUTER = f"{PREFIX}inet", f"{PREFIX}igw", f"{PREFIX}vpc"
@@ -69,14 +71,15 @@ def _setns(ns: str) -> None:
             raise OSError(ctypes.get_errno(), f"setns {ns}")
 
 
-def serve_in_ns(ns: str, make_server: Callable[[], Any]) -> Any:
-    """Starts a server whose socket is bound inside `ns` (setns applies to the calling thread only)."""
+def serve_in_ns(ns: Optional[str], make_server: Callable[[], Any]) -> Any:
+    """Starts a server whose socket is bound inside `ns`, or the test's own (setns applies to the calling thread)."""
     ready: dict[str, Any] = {}
     event = threading.Event()
 
     def run() -> None:
         try:
-            _setns(ns)
+            if ns is not None:
+                _setns(ns)
             ready["server"] = make_server()
         except BaseException as error:  # reported to the caller below
             ready["error"] = error
@@ -178,6 +181,7 @@ class Vpc:
     lock: threading.RLock = field(default_factory=threading.RLock)
     _applied: dict[str, Any] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _changed: threading.Event = field(default_factory=threading.Event)
 
     # --- building ------------------------------------------------------------------------------------------
 
@@ -331,7 +335,7 @@ class Vpc:
             "AWS_SECRET_ACCESS_KEY": "testing",
             "NAT_ATTACH_TIMEOUT": os.environ.get("NAT_TEST_ATTACH_TIMEOUT", "10"),
             "NAT_WAIT_TIMEOUT": os.environ.get("NAT_TEST_WAIT_TIMEOUT", "3"),
-            "NAT_POLL_INTERVAL": os.environ.get("NAT_TEST_POLL_INTERVAL", "0.2"),
+            "NAT_POLL_INTERVAL": os.environ.get("NAT_TEST_POLL_INTERVAL", "0.05"),
             **(extra or {}),
         }
 
@@ -366,14 +370,33 @@ class Vpc:
     # --- the fabric ------------------------------------------------------------------------------------------
 
     def start_fabric(self, interval: float) -> None:
+        """Follows moto: right after each API call that changes something (`follow_changes`), else every `interval`."""
+
         def loop() -> None:
-            while not self._stop.wait(interval):
+            while not self._stop.is_set():
+                self._changed.wait(interval)
+                self._changed.clear()
                 try:
                     self.sync()
                 except Exception as error:  # shown by the test that fails because of it
                     self.errors.append(repr(error))
 
         threading.Thread(target=loop, daemon=True).start()
+
+    def follow_changes(self, app: Callable[..., Any]) -> Callable[..., Any]:
+        """moto's WSGI app, waking the fabric once a request that is not a Describe/Get/List has been served."""
+
+        def changes_followed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            target = environ.get("HTTP_X_AMZ_TARGET", "")  # JSON protocol (Logs); EC2 and Auto Scaling: Action=
+            action = target.rsplit(".", 1)[-1] if target else parse_qs(body.decode()).get("Action", [""])[0]
+            response = list(app(environ, start_response))
+            if not action.startswith(("Describe", "Get", "List")):
+                self._changed.set()
+            return response
+
+        return changes_followed
 
     def sync(self) -> None:
         with self.lock:
@@ -406,9 +429,10 @@ class Vpc:
         if target != ROUTER:
             # What the OS does with an attached interface (amazon-ec2-net-utils): name it, address it, up.
             prefix = self._public_cidr_of(eni.private_ip).split("/")[1]
+            # Up before the address (as DHCP does it): an address on a down link has no subnet route yet.
             in_ns(target, "ip", "link", "set", eni.parked, "name", "ens6")
-            in_ns(target, "ip", "addr", "add", f"{eni.private_ip}/{prefix}", "dev", "ens6")
             in_ns(target, "ip", "link", "set", "ens6", "up")
+            in_ns(target, "ip", "addr", "add", f"{eni.private_ip}/{prefix}", "dev", "ens6")
 
     def _ns_alive(self, ns: str) -> bool:
         return any(i.ns == ns and i.alive for i in self.instances.values())
@@ -482,6 +506,7 @@ class Vpc:
         """The instance is gone: every process in its namespace, its links down, its IMDS."""
         with self.lock:
             instance.alive = False
+            self._changed.set()  # its interface goes back to the VPC (detached from a dead instance)
             for pid in sh("ip", "netns", "pids", instance.ns, check=False).split():
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), 9)
@@ -494,6 +519,7 @@ class Vpc:
 
     def close(self) -> None:
         self._stop.set()
+        self._changed.set()
         with self.lock:
             for process in self.processes:
                 if process.poll() is None:
