@@ -28,7 +28,7 @@ MAX_MESSAGE = 1 << 20
 
 
 def _warm() -> None:
-    """Imports the CLI and keeps every JSON data file it parses, so each forked call finds them parsed."""
+    """Imports the CLI and keeps the data files it parses and the data directories it lists, for each forked call."""
     import botocore.loaders
     from awscli.clidriver import create_clidriver
 
@@ -41,7 +41,18 @@ def _warm() -> None:
             parsed[file_path] = load_file(self, file_path)
         return parsed[file_path]
 
+    listed: dict[tuple[Any, ...], Any] = {}
+    list_services = botocore.loaders.Loader.list_available_services
+
+    def list_services_once(self: Any, type_name: str) -> Any:
+        # A listing of the data directories (thousands of stat calls): a path that does not exist adds nothing.
+        key = (type_name, *(path for path in self.search_paths if os.path.isdir(path)))
+        if key not in listed:
+            listed[key] = list_services(self, type_name)
+        return listed[key]
+
     botocore.loaders.JSONFileLoader.load_file = load_file_once  # type: ignore[method-assign]
+    botocore.loaders.Loader.list_available_services = list_services_once  # type: ignore[method-assign]
     driver = create_clidriver()
     commands = driver._get_command_table()  # the service commands, as `aws ec2 ...` builds them
     for service in ("ec2", "autoscaling", "logs"):

@@ -202,10 +202,19 @@ def vpc() -> Iterator[Any]:
             assert not leftovers, f"namespaces left behind: {leftovers}"
 
 
+def _import_moto() -> None:
+    import boto3  # noqa: F401
+    import moto.ec2.models.elastic_network_interfaces
+    import moto.moto_server.werkzeug_app  # noqa: F401
+
+
 def _build(vpc: netns.Vpc) -> None:
     aws_cli_ready = vpc.start_aws_cli()
-    vpc.app_cidrs = [slot.app_cidr for slot in plan_subnets(VPC_CIDR, ZONES)]
-    vpc.build()
+    with ThreadPoolExecutor(1) as pool:  # the imports run while the namespaces are built (mostly waiting on `ip`)
+        imported = pool.submit(_import_moto)
+        vpc.app_cidrs = [slot.app_cidr for slot in plan_subnets(VPC_CIDR, ZONES)]
+        vpc.build()
+        imported.result()
     clients = _clients(_moto(vpc))
     vpc.ec2, vpc.autoscaling, vpc.logs = clients["ec2"], clients["autoscaling"], clients["logs"]
     network = _network_in_moto(vpc.ec2)
