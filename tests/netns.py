@@ -7,7 +7,8 @@ What EC2 itself does is played by a "fabric" thread that follows moto: the stati
 namespace of the instance moto says it is attached to (configured as the OS would configure an attached interface),
 the router follows the app route tables, the gateway maps each public address moto hands out to its private one.
 
-Every namespace is named with the `nat-` prefix; traffic only flows between them and loopback.
+Every namespace is named with the `netns-<pid>-` prefix (`PREFIX`), so two runs never clash; traffic only flows
+between them and loopback.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Optional
 from urllib.parse import parse_qs
 
-PREFIX = "nat-"
+PREFIX = f"netns-{os.getpid()}-"  # this process's namespaces: two runs (or xdist workers) never share one
 INTERNET, GATEWAY, ROUTER = f"{PREFIX}inet", f"{PREFIX}igw", f"{PREFIX}vpc"
 INTERNET_HOST = "203.0.113.1"
 GATEWAY_INTERNET_SIDE = "203.0.113.254"

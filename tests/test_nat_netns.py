@@ -9,6 +9,16 @@ which follows moto. Two gaps of moto are filled in: it lets an attached interfac
 the test makes moto refuse too), and it ignores a launch template's AssociatePublicIpAddress for group instances
 (the public subnets map public IPs on launch here instead).
 
+The scripts' `aws` is the real AWS CLI (awscli v1, the venv's), started once: `tests/netns_aws.py` has imported it
+and parsed its data files, and the `aws` on the scripts' PATH (`tests/netns_aws_shim.py`, a standard-library-only
+Python) hands it argv, environment, directory, stdin/stdout/stderr and the caller's network namespace; a forked child
+enters that namespace and runs `awscli.clidriver.create_clidriver().main(argv)`. Every call is still the real CLI,
+sent from the calling instance's namespace through the emulated VPC and internet gateway to moto; only its start-up
+(about 0.9 s a call, which made this module take 80 s and more) is shared. The fabric follows moto right after each
+API call that changes something (and every 0.5 s besides) instead of polling it 20 times a second. The boot script's
+own intervals and timeouts are shortened through the environment variables it reads (`Vpc.script_env`, `WATCH`);
+the launch template keeps the production defaults.
+
 The last test turns the VPC into a NAT per AZ (issue 10): three NATs with their watchdogs, NAT 1's namespace killed,
 the time AZ 1's app host goes without egress until NAT 2 carries it, and NAT 1's replacement taking its route back.
 
@@ -40,6 +50,7 @@ LOG_GROUP = "web-nat-boot-log"
 FABRIC_INTERVAL = float(os.environ.get("NAT_TEST_FABRIC_INTERVAL", "0.5"))  # besides right after each change
 PROBE_INTERVAL = float(os.environ.get("NAT_TEST_PROBE_INTERVAL", "0.05"))
 SCRIPT_TIMEOUT = 90
+APP1, APP2 = f"{netns.PREFIX}app1", f"{netns.PREFIX}app2"  # the app hosts of AZ 1 and AZ 2
 
 
 logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -198,7 +209,7 @@ def vpc() -> Iterator[Any]:
             yield emulated
         finally:
             emulated.close()
-            leftovers = [line for line in netns.sh("ip", "netns", "list").splitlines() if line.startswith("nat-")]
+            leftovers = [line for line in netns.sh("ip", "netns", "list").splitlines() if line.startswith(netns.PREFIX)]
             assert not leftovers, f"namespaces left behind: {leftovers}"
 
 
@@ -263,9 +274,9 @@ def test_boot_attaches_the_static_interface_and_forwards_tcp_udp_icmp(vpc):
     assert attached_to(vpc, vpc.static_eni) == first.id
     vpc.first = first
     for kind in ("tcp", "udp"):
-        assert netns.probe("nat-app1", kind) == vpc.elastic_ip, kind  # the internet host sees the Elastic IP only
-    assert netns.probe("nat-app2", "tcp") == vpc.elastic_ip
-    assert netns.probe("nat-app1", "icmp") == "ok"
+        assert netns.probe(APP1, kind) == vpc.elastic_ip, kind  # the internet host sees the Elastic IP only
+    assert netns.probe(APP2, "tcp") == vpc.elastic_ip
+    assert netns.probe(APP1, "icmp") == "ok"
     assert vpc.icmp_sources() == {vpc.elastic_ip}
     assert "NAT ready" in boot_log(vpc, first.id)
     assert health(vpc, first.id) == "Healthy"
@@ -297,7 +308,7 @@ def test_a_reboot_replays_forwarding_route_and_rules(vpc):
     netns.in_ns(first.ns, "nft", "flush", "ruleset")
     netns.in_ns(first.ns, "sysctl", "-qw", "net.ipv4.ip_forward=0")
     netns.in_ns(first.ns, "ip", "route", "del", "default", "dev", "ens6")
-    assert netns.probe("nat-app1", "tcp", timeout=0.3) is None
+    assert netns.probe(APP1, "tcp", timeout=0.3) is None
     unit = (first.root / "etc/systemd/system/tinystack-nat.service").read_text()
     (command,) = [line.split("=", 1)[1] for line in unit.splitlines() if line.startswith("ExecStart=")]
     program, *args = command.split()
@@ -309,12 +320,12 @@ def test_a_reboot_replays_forwarding_route_and_rules(vpc):
         timeout=SCRIPT_TIMEOUT,
     )
     assert restore.returncode == 0, restore.stdout + restore.stderr
-    assert netns.probe("nat-app1", "tcp") == vpc.elastic_ip
+    assert netns.probe(APP1, "tcp") == vpc.elastic_ip
 
 
 def test_a_replacement_takes_the_interface_over_with_a_short_egress_gap(vpc):
     first = vpc.first
-    prober = netns.start_prober("nat-app1", PROBE_INTERVAL)
+    prober = netns.start_prober(APP1, PROBE_INTERVAL)
     vpc.processes.append(prober)
     time.sleep(0.3)
     second = launch(vpc, vpc.group)
@@ -323,7 +334,7 @@ def test_a_replacement_takes_the_interface_over_with_a_short_egress_gap(vpc):
     # The group terminates the old instance once the new one is in service.
     vpc.autoscaling.terminate_instance_in_auto_scaling_group(InstanceId=first.id, ShouldDecrementDesiredCapacity=True)
     vpc.kill(first)
-    netns.wait_until(lambda: netns.probe("nat-app1", "tcp", timeout=0.3) == vpc.elastic_ip, 5)
+    netns.wait_until(lambda: netns.probe(APP1, "tcp", timeout=0.3) == vpc.elastic_ip, 5)
     time.sleep(0.3)
     prober.kill()
     lines = prober.communicate()[0].splitlines()
@@ -425,11 +436,12 @@ def test_a_surviving_nat_takes_over_a_dead_nats_az_and_gives_it_back(vpc):
     if hasattr(vpc, "second"):
         vpc.kill(vpc.second)
     for number, nat in enumerate(nats, start=1):
-        assert netns.wait_until(lambda nat=nat, n=number: netns.probe(f"nat-app{n}", "tcp") == nat["address"], 10)
+        app = f"{netns.PREFIX}app{number}"
+        assert netns.wait_until(lambda nat=nat, app=app: netns.probe(app, "tcp") == nat["address"], 10)
         assert _route_target(vpc, tables[number - 1]) == nat["eni"]
     addresses = {nat["address"] for nat in nats}
 
-    prober = netns.start_prober("nat-app1", PROBE_INTERVAL)
+    prober = netns.start_prober(APP1, PROBE_INTERVAL)
     vpc.processes.append(prober)
     time.sleep(0.5)
     killed_at = time.monotonic()
@@ -437,7 +449,7 @@ def test_a_surviving_nat_takes_over_a_dead_nats_az_and_gives_it_back(vpc):
     taken = netns.wait_until(lambda: _route_target(vpc, tables[0]) == nats[1]["eni"], 30, interval=0.1)
     took = time.monotonic() - killed_at
     assert taken, f"no takeover within 30 s: {_route_target(vpc, tables[0])}"
-    assert netns.wait_until(lambda: netns.probe("nat-app1", "tcp", timeout=0.3) == nats[1]["address"], 5)
+    assert netns.wait_until(lambda: netns.probe(APP1, "tcp", timeout=0.3) == nats[1]["address"], 5)
     time.sleep(0.3)
     prober.kill()
     lines = prober.communicate()[0].splitlines()
@@ -453,7 +465,7 @@ def test_a_surviving_nat_takes_over_a_dead_nats_az_and_gives_it_back(vpc):
     _boot_ha(vpc, nats[0])
     assert netns.wait_until(lambda: _route_target(vpc, tables[0]) == nats[0]["eni"], 30, interval=0.1)
     back = time.monotonic() - returned_at
-    assert netns.wait_until(lambda: netns.probe("nat-app1", "tcp", timeout=0.3) == nats[0]["address"], 5)
+    assert netns.wait_until(lambda: netns.probe(APP1, "tcp", timeout=0.3) == nats[0]["address"], 5)
     time.sleep(2)  # the survivors leave it alone
     assert _route_target(vpc, tables[0]) == nats[0]["eni"]
     returned = [eni for at, table, eni in vpc.route_history if at > returned_at and table == tables[0]]
@@ -478,7 +490,7 @@ def test_a_nat_without_egress_takes_nothing_over_and_hands_its_az_on(vpc):
         moved = netns.wait_until(lambda: _route_target(vpc, tables[1]) == nats[0]["eni"], 30, interval=0.1)
         took = time.monotonic() - cut_at
         assert moved, f"AZ 2's route still targets {_route_target(vpc, tables[1])}"
-        assert netns.wait_until(lambda: netns.probe("nat-app2", "tcp", timeout=0.3) == nats[0]["address"], 5)
+        assert netns.wait_until(lambda: netns.probe(APP2, "tcp", timeout=0.3) == nats[0]["address"], 5)
         changes = [(table, eni) for at, table, eni in vpc.route_history if at > cut_at]
         assert changes == [(tables[1], nats[0]["eni"])], "NAT 2 took nothing over; NAT 3 left AZ 2 to NAT 1"
         print(f"\nNAT 2 without egress: AZ 2's route moved to NAT 1 {took:.2f} s after the cut")
@@ -487,4 +499,4 @@ def test_a_nat_without_egress_takes_nothing_over_and_hands_its_az_on(vpc):
     back_at = time.monotonic()
     assert netns.wait_until(lambda: _route_target(vpc, tables[1]) == nats[1]["eni"], 30, interval=0.1)
     print(f"NAT 2 with egress again took AZ 2's route back after {time.monotonic() - back_at:.2f} s")
-    assert netns.wait_until(lambda: netns.probe("nat-app2", "tcp", timeout=0.3) == nats[1]["address"], 5)
+    assert netns.wait_until(lambda: netns.probe(APP2, "tcp", timeout=0.3) == nats[1]["address"], 5)
