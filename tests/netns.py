@@ -428,7 +428,7 @@ class Vpc:
         in_ns(source, "ip", "link", "set", eni.parked, "netns", target)
         eni.where = target
         if target != ROUTER:
-            # What the OS does with an attached interface (amazon-ec2-net-utils): name it, address it, up.
+            # What the OS does with an attached interface (amazon-ec2-net-utils): name it, bring it up, address it.
             prefix = self._public_cidr_of(eni.private_ip).split("/")[1]
             # Up before the address (as DHCP does it): an address on a down link has no subnet route yet.
             in_ns(target, "ip", "link", "set", eni.parked, "name", "ens6")
