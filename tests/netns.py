@@ -7,13 +7,15 @@ What EC2 itself does is played by a "fabric" thread that follows moto: the stati
 namespace of the instance moto says it is attached to (configured as the OS would configure an attached interface),
 the router follows the app route tables, the gateway maps each public address moto hands out to its private one.
 
-Every namespace is named with the `nat-` prefix; traffic only flows between them and loopback.
+Every namespace is named with the `netns-<pid>-` prefix (`PREFIX`), so two runs never clash; traffic only flows
+between them and loopback.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import io
 import ipaddress
 import itertools
 import json
@@ -29,8 +31,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar, Optional
+from urllib.parse import parse_qs
 
-PREFIX = "nat-"
+PREFIX = f"netns-{os.getpid()}-"  # this process's namespaces: two runs (or xdist workers) never share one
 INTERNET, GATEWAY, ROUTER = f"{PREFIX}inet", f"{PREFIX}igw", f"{PREFIX}vpc"
 INTERNET_HOST = "203.0.113.1"
 GATEWAY_INTERNET_SIDE = "203.0.113.254"
@@ -69,14 +72,15 @@ def _setns(ns: str) -> None:
             raise OSError(ctypes.get_errno(), f"setns {ns}")
 
 
-def serve_in_ns(ns: str, make_server: Callable[[], Any]) -> Any:
-    """Starts a server whose socket is bound inside `ns` (setns applies to the calling thread only)."""
+def serve_in_ns(ns: Optional[str], make_server: Callable[[], Any]) -> Any:
+    """Starts a server whose socket is bound inside `ns`, or the test's own (setns applies to the calling thread)."""
     ready: dict[str, Any] = {}
     event = threading.Event()
 
     def run() -> None:
         try:
-            _setns(ns)
+            if ns is not None:
+                _setns(ns)
             ready["server"] = make_server()
         except BaseException as error:  # reported to the caller below
             ready["error"] = error
@@ -169,6 +173,7 @@ class Vpc:
     errors: list[str] = field(default_factory=list)
     route_history: list[tuple[float, str, str]] = field(default_factory=list)
     _booted: int = 0
+    aws_socket: str = ""
     enis: dict[str, Eni] = field(default_factory=dict)
     instances: dict[str, Instance] = field(default_factory=dict)
     namespaces: list[str] = field(default_factory=list)
@@ -177,6 +182,7 @@ class Vpc:
     lock: threading.RLock = field(default_factory=threading.RLock)
     _applied: dict[str, Any] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
+    _changed: threading.Event = field(default_factory=threading.Event)
 
     # --- building ------------------------------------------------------------------------------------------
 
@@ -324,17 +330,30 @@ class Vpc:
             "HOME": str(instance.root),
             "TINYSTACK_ROOT": str(instance.root),
             "AWS_ENDPOINT_URL": f"http://{INTERNET_HOST}:{API_PORT}",
+            "TINYSTACK_TEST_AWS_SERVER": self.aws_socket,
             # Instance-profile credentials: moto accepts any.
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "NAT_ATTACH_TIMEOUT": os.environ.get("NAT_TEST_ATTACH_TIMEOUT", "10"),
             "NAT_WAIT_TIMEOUT": os.environ.get("NAT_TEST_WAIT_TIMEOUT", "3"),
-            "NAT_POLL_INTERVAL": os.environ.get("NAT_TEST_POLL_INTERVAL", "0.2"),
+            "NAT_POLL_INTERVAL": os.environ.get("NAT_TEST_POLL_INTERVAL", "0.05"),
             **(extra or {}),
         }
 
+    def start_aws_cli(self) -> Callable[[], None]:
+        """Starts the pre-warmed AWS CLI (`netns_aws.py`) the scripts' `aws` hands its calls to; returns its wait."""
+        self.aws_socket = str(self.tmp / "aws.sock")
+        server = Path(__file__).with_name("netns_aws.py")
+        process = subprocess.Popen([sys.executable, str(server), self.aws_socket], stdout=subprocess.PIPE, text=True)
+        self.processes.append(process)
+
+        def ready() -> None:
+            assert process.stdout is not None and process.stdout.readline().strip() == "ready", "AWS CLI server"
+
+        return ready
+
     def tool_path(self, tools: tuple[str, ...]) -> str:
-        """PATH: stubs for systemctl and dnf, the given system tools, the venv (aws, python3), /usr/bin."""
+        """PATH: stubs for systemctl and dnf, the AWS CLI's shim, the given system tools, the venv (python3)."""
         name = "tools-" + "-".join(sorted(tools))
         directory = self.tmp / name
         if not directory.exists():
@@ -345,19 +364,40 @@ class Vpc:
                     (directory / tool).symlink_to(found)
             _stub(directory / "systemctl", 'echo "systemctl $*" >> "$TINYSTACK_ROOT/systemctl.calls"')
             _stub(directory / "dnf", 'echo "dnf (stub): no package repository in the test" >&2; exit 1')
+            shim = Path(__file__).with_name("netns_aws_shim.py").read_text()
+            _stub(directory / "aws", shim, interpreter=f"{sys.executable} -IS")
         return f"{directory}:{VENV_BIN}:/usr/bin"
 
     # --- the fabric ------------------------------------------------------------------------------------------
 
     def start_fabric(self, interval: float) -> None:
+        """Follows moto: right after each API call that changes something (`follow_changes`), else every `interval`."""
+
         def loop() -> None:
-            while not self._stop.wait(interval):
+            while not self._stop.is_set():
+                self._changed.wait(interval)
+                self._changed.clear()
                 try:
                     self.sync()
                 except Exception as error:  # shown by the test that fails because of it
                     self.errors.append(repr(error))
 
         threading.Thread(target=loop, daemon=True).start()
+
+    def follow_changes(self, app: Callable[..., Any]) -> Callable[..., Any]:
+        """moto's WSGI app, waking the fabric once a request that is not a Describe/Get/List has been served."""
+
+        def changes_followed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+            environ["wsgi.input"] = io.BytesIO(body)
+            target = environ.get("HTTP_X_AMZ_TARGET", "")  # JSON protocol (Logs); EC2 and Auto Scaling: Action=
+            action = target.rsplit(".", 1)[-1] if target else parse_qs(body.decode()).get("Action", [""])[0]
+            response = list(app(environ, start_response))
+            if not action.startswith(("Describe", "Get", "List")):
+                self._changed.set()
+            return response
+
+        return changes_followed
 
     def sync(self) -> None:
         with self.lock:
@@ -388,11 +428,12 @@ class Vpc:
         in_ns(source, "ip", "link", "set", eni.parked, "netns", target)
         eni.where = target
         if target != ROUTER:
-            # What the OS does with an attached interface (amazon-ec2-net-utils): name it, address it, up.
+            # What the OS does with an attached interface (amazon-ec2-net-utils): name it, bring it up, address it.
             prefix = self._public_cidr_of(eni.private_ip).split("/")[1]
+            # Up before the address (as DHCP does it): an address on a down link has no subnet route yet.
             in_ns(target, "ip", "link", "set", eni.parked, "name", "ens6")
-            in_ns(target, "ip", "addr", "add", f"{eni.private_ip}/{prefix}", "dev", "ens6")
             in_ns(target, "ip", "link", "set", "ens6", "up")
+            in_ns(target, "ip", "addr", "add", f"{eni.private_ip}/{prefix}", "dev", "ens6")
 
     def _ns_alive(self, ns: str) -> bool:
         return any(i.ns == ns and i.alive for i in self.instances.values())
@@ -466,6 +507,7 @@ class Vpc:
         """The instance is gone: every process in its namespace, its links down, its IMDS."""
         with self.lock:
             instance.alive = False
+            self._changed.set()  # its interface goes back to the VPC (detached from a dead instance)
             for pid in sh("ip", "netns", "pids", instance.ns, check=False).split():
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(int(pid), 9)
@@ -478,6 +520,7 @@ class Vpc:
 
     def close(self) -> None:
         self._stop.set()
+        self._changed.set()
         with self.lock:
             for process in self.processes:
                 if process.poll() is None:
@@ -525,8 +568,8 @@ def nft_ruleset(ns: str, ruleset: str) -> None:
         raise RuntimeError(f"nft in {ns}: {result.stderr}\n{ruleset}")
 
 
-def _stub(path: Path, body: str) -> None:
-    path.write_text(f"#!/bin/bash\n{body}\n")
+def _stub(path: Path, body: str, interpreter: str = "/bin/bash") -> None:
+    path.write_text(f"#!{interpreter}\n{body}\n")
     path.chmod(0o755)
 
 
