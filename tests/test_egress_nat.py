@@ -106,6 +106,33 @@ def test_boot_log_has_finite_retention(build):
     assert stack.output("nat_boot_log_group") == stack.named("web-nat-boot-log").outputs["name"]
 
 
+def group_arn_pattern(name):
+    return f"arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/{name}"
+
+
+@pytest.mark.parametrize("args", [{}, {"nat_high_availability": True}])
+def test_each_nat_group_boots_after_its_permissions_and_its_elastic_ip(build, args):
+    """The policy names the groups before they exist, so the first instance never boots without permissions."""
+    stack = build(args)
+    policy = stack.named("web-nat-instance-policy")
+    groups = [r for r in stack.of_type("aws:autoscaling/group:Group") if r.name.startswith("web-nat")]
+    assert len(groups) == (3 if args else 1)
+    for group in groups:
+        eip = stack.named(group.name.replace("-asg", "-eip"))
+        assert {policy.urn, eip.urn} <= set(group.options["dependencies"]), group.name
+        assert group.urn not in policy.options["dependencies"]
+    names = [group.inputs["name"] for group in groups]
+    assert names[0] == "tinystack-test-web-nat-asg"
+    assert len(set(names)) == len(names)
+    assert [group_arn_pattern(name) for name in names] == _statements(stack)["MarkUnhealthy"]["Resource"]
+
+
+def test_nat_group_names_are_stable_across_config_edits(build):
+    before = build().named("web-nat-asg").inputs["name"]
+    after = build({"nat_high_availability": True, "nat_instance_type": "t4g.micro"}).named("web-nat-asg")
+    assert after.inputs["name"] == before
+
+
 def _statements(stack):
     return {s["Sid"]: s for s in json.loads(stack.named("web-nat-instance-policy").inputs["policy"])["Statement"]}
 
@@ -130,7 +157,7 @@ def test_iam_writes_only_on_the_stacks_interfaces_groups_instances_and_log(build
         "Sid": "MarkUnhealthy",
         "Effect": "Allow",
         "Action": "autoscaling:SetInstanceHealth",
-        "Resource": [stack.named("web-nat-asg").outputs["arn"]],
+        "Resource": [group_arn_pattern(stack.named("web-nat-asg").inputs["name"])],
     }
     log_arn = stack.named("web-nat-boot-log").outputs["arn"]
     assert statements["ShipTheBootLog"]["Resource"] == [log_arn, f"{log_arn}:*"]
@@ -218,6 +245,6 @@ def test_ha_iam_replaces_routes_only_in_the_app_route_tables(build):
         stack.named(f"web-{s}-eni").outputs["arn"] for s in ("nat", "nat-2", "nat-3")
     }
     assert set(statements["MarkUnhealthy"]["Resource"]) == {
-        stack.named(f"web-{s}-asg").outputs["arn"] for s in ("nat", "nat-2", "nat-3")
+        group_arn_pattern(stack.named(f"web-{s}-asg").inputs["name"]) for s in ("nat", "nat-2", "nat-3")
     }
     assert "ec2:DescribeRouteTables" in statements["ReadInterfacesAndRoutes"]["Action"]
