@@ -127,6 +127,23 @@ def test_each_nat_group_boots_after_its_permissions_and_its_elastic_ip(build, ar
     assert [group_arn_pattern(name) for name in names] == _statements(stack)["MarkUnhealthy"]["Resource"]
 
 
+def test_the_nat_tag_tells_the_stacks_of_one_project_apart():
+    """dev and prod of one project name their component alike: the tag value (IAM's ModifyNetworkInterfaceAttribute
+    condition) and the group names must still differ, and stay within AWS's 255/256-character limits."""
+    from types import SimpleNamespace
+    from unittest import mock
+
+    from tinystack_component.egress.nat import stack_identity
+
+    ctx = SimpleNamespace(name="shop", child=lambda suffix: f"shop-{suffix}")
+    seen = set()
+    for stack in ("dev", "prod", "p" * 300):
+        with mock.patch("pulumi.get_project", return_value="shop"), mock.patch("pulumi.get_stack", return_value=stack):
+            seen.add(stack_identity(ctx))
+            assert len(stack_identity(ctx, "nat-asg")) <= 255
+    assert len(seen) == 3 and "shop-dev-shop" in seen
+
+
 def test_nat_group_names_are_stable_across_config_edits(build):
     before = build().named("web-nat-asg").inputs["name"]
     after = build({"nat_high_availability": True, "nat_instance_type": "t4g.micro"}).named("web-nat-asg")
@@ -148,11 +165,14 @@ def test_iam_writes_only_on_the_stacks_interfaces_groups_instances_and_log(build
         "ec2:AttachNetworkInterface",
         "ec2:DetachNetworkInterface",
     }
-    on_instances = statements["OnNatInstancesOnly"]
-    assert on_instances["Resource"] == "arn:aws:ec2:us-east-1:123456789012:instance/*"
-    assert on_instances["Condition"] == {
-        "ArnEquals": {"ec2:InstanceProfile": stack.named("web-nat-instance-profile").outputs["arn"]}
-    }
+    nat_profile = {"ArnEquals": {"ec2:InstanceProfile": stack.named("web-nat-instance-profile").outputs["arn"]}}
+    attach = statements["AttachToItselfOnly"]
+    assert (attach["Action"], attach["Resource"]) == ("ec2:AttachNetworkInterface", "${ec2:SourceInstanceARN}")
+    assert attach["Condition"] == nat_profile
+    detach = statements["DetachFromNatInstancesOnly"]
+    assert detach["Action"] == "ec2:DetachNetworkInterface"
+    assert detach["Resource"] == "arn:aws:ec2:us-east-1:123456789012:instance/*"
+    assert detach["Condition"] == nat_profile
     assert statements["MarkUnhealthy"] == {
         "Sid": "MarkUnhealthy",
         "Effect": "Allow",
@@ -162,7 +182,10 @@ def test_iam_writes_only_on_the_stacks_interfaces_groups_instances_and_log(build
     log_arn = stack.named("web-nat-boot-log").outputs["arn"]
     assert statements["ShipTheBootLog"]["Resource"] == [log_arn, f"{log_arn}:*"]
     release = statements["ReleaseTheLaunchAddress"]
-    assert release["Condition"] == {"StringEquals": {"aws:ResourceTag/TinyStackNat": "web"}}
+    assert release["Condition"] == {"StringEquals": {"aws:ResourceTag/TinyStackNat": "tinystack-test-web"}}
+    (*_, primary) = stack.named("web-nat-launch-template").inputs["tagSpecifications"]
+    assert primary["resourceType"] == "network-interface"
+    assert primary["tags"]["TinyStackNat"] == "tinystack-test-web"
     for statement in statements.values():
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         if statement["Resource"] == "*":

@@ -33,6 +33,8 @@ NAT_PRIMARY_TAG = "TinyStackNat"
 CONFIG_MARKER = "# @config@"
 # AWS limits: an Auto Scaling group name is at most 255 characters, a tag value at most 256.
 NAME_LIMIT = 255
+# An IAM policy variable, not a Python placeholder: the ARN of the instance whose role credentials sign the request.
+SOURCE_INSTANCE = "${ec2:SourceInstanceARN}"
 
 
 @dataclass(frozen=True)
@@ -255,7 +257,7 @@ def _launch_template(
         tag_specifications=[
             {"resource_type": "instance", "tags": instance_tags},
             {"resource_type": "volume", "tags": instance_tags},
-            {"resource_type": "network-interface", "tags": {**instance_tags, NAT_PRIMARY_TAG: ctx.name}},
+            {"resource_type": "network-interface", "tags": {**instance_tags, NAT_PRIMARY_TAG: stack_identity(ctx)}},
         ],
         update_default_version=True,
         tags={**ctx.tags(suffix), NAT_INTERFACE_TAG: interface.id},  # type: ignore[dict-item]
@@ -283,7 +285,9 @@ def _nat_policy(
         account=account_id(ctx),
         partition=partition(ctx),
         region=network.region,
-    ).apply(lambda values: json.dumps(nat_policy_document(stack_name=ctx.name, groups=group_names, **values)))
+    ).apply(
+        lambda values: json.dumps(nat_policy_document(stack_name=stack_identity(ctx), groups=group_names, **values))
+    )
     return aws.iam.RolePolicy(ctx.child("nat-instance-policy"), role=profile.role, policy=policy, opts=ctx.opts())
 
 
@@ -314,17 +318,26 @@ def nat_policy_document(
         "Statement": [
             {"Sid": "MoveTheStaticInterfaces", "Effect": "Allow", "Action": moves, "Resource": interfaces},
             {
-                # Attach and detach also name an instance; only NAT instances (launched with this stack's NAT
-                # profile) qualify: the instance acts on itself, or takes the interface from its predecessor.
-                "Sid": "OnNatInstancesOnly",
+                # Attach also names an instance: only the calling instance itself (the policy variable resolves to
+                # the ARN of the instance whose role credentials sign the request), and only a NAT instance.
+                "Sid": "AttachToItselfOnly",
                 "Effect": "Allow",
-                "Action": moves,
+                "Action": "ec2:AttachNetworkInterface",
+                "Resource": SOURCE_INSTANCE,
+                "Condition": {"ArnEquals": {"ec2:InstanceProfile": profile}},
+            },
+            {
+                # Detach names the instance that holds the interface: a predecessor NAT (launched with this stack's
+                # NAT profile) during a roll or a replacement.
+                "Sid": "DetachFromNatInstancesOnly",
+                "Effect": "Allow",
+                "Action": "ec2:DetachNetworkInterface",
                 "Resource": f"{ec2}:instance/*",
                 "Condition": {"ArnEquals": {"ec2:InstanceProfile": profile}},
             },
             {
                 # Gives back the launch-time public IPv4 of the instance's own primary interface, which the launch
-                # template tags; no other interface carries the tag.
+                # template tags with the project, stack and component: no other stack's interface carries the value.
                 "Sid": "ReleaseTheLaunchAddress",
                 "Effect": "Allow",
                 "Action": "ec2:ModifyNetworkInterfaceAttribute",
