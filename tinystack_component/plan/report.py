@@ -240,6 +240,13 @@ def _money(usd: float) -> str:
     return f"{usd:,.2f}"
 
 
+def _rate(usd: float) -> str:
+    """A unit price with the digits it has: 0.005 per hour must not read as 0.01."""
+    if round(usd, 2) == usd:
+        return _money(usd)
+    return f"{usd:,.6f}".rstrip("0")
+
+
 def _amount_row(label: str, usd: float) -> list[str]:
     """The label wrapped within 66 columns, the amount right-aligned on its last line."""
     rows = _wrap(label, 4, "  ", width=66)
@@ -256,7 +263,7 @@ def _cost(plan: PlanResult) -> list[str]:
     if cost.usage:
         lines += ["  Usage-based, not in the total:"]
         lines += [
-            row for item in cost.usage for row in _wrap(f"{item.name}: {_money(item.usd)} USD {item.unit}", 6, "    - ")
+            row for item in cost.usage for row in _wrap(f"{item.name}: {_rate(item.usd)} USD {item.unit}", 6, "    - ")
         ]
     if cost.unpriced:
         lines += ["  Not priced:", *[row for note in cost.unpriced for row in _wrap(note, 6, "    - ")]]
