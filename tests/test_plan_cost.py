@@ -285,7 +285,9 @@ def test_a_nat_per_az_stays_under_twenty_five_dollars(build):
     assert cross_az.usd == pytest.approx(0.02) and cross_az.unit.startswith("per GB")
 
 
-@pytest.mark.parametrize(("args", "kept", "given_back"), [({}, "11.01", "7.36"), ({"nat_high_availability": True}, "33.02", "22.07")])
+@pytest.mark.parametrize(
+    ("args", "kept", "given_back"), [({}, "11.01", "7.36"), ({"nat_high_availability": True}, "33.02", "22.07")]
+)
 def test_a_launch_address_that_is_never_given_back_is_a_stated_assumption(build, args, kept, given_back):
     from tinystack_component.plan.cost import estimate as estimate_stack
 

@@ -147,11 +147,13 @@ class _Estimator:
                 )
             )
             nats = sum(self.nat_instances_usd)
+            kept_all = nats + launch_addresses * kept
+            which = "the NAT" if launch_addresses == 1 else f"the {launch_addresses} NATs"
             self.assumptions.append(
                 f"NAT: the launch-time public IPv4 is counted as usage (hours held), not in the total: the boot script "
                 f"gives it back once egress runs through the Elastic IP (minutes per launch). If the give-back fails "
-                f"(the boot log says so), each NAT keeps it: +{kept:.2f} a month each, {nats + launch_addresses * kept:.2f} "
-                f"instead of {nats:.2f} for {'the NAT' if launch_addresses == 1 else f'the {launch_addresses} NATs'}."
+                f"(the boot log says so), each NAT keeps it: +{kept:.2f} a month each, {kept_all:.2f} instead of "
+                f"{nats:.2f} for {which}."
             )
 
     def container_instances(self) -> None:
