@@ -14,7 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -27,6 +27,11 @@ from ..roles import SSM_MANAGED_INSTANCE_CORE, account_id, instance_profile, par
 from ..security import SecurityGroups
 
 ROOT_VOLUME_GB = 8  # the AL2023 AMI's own root size
+# T3, T3a and T4g launch in unlimited mode by default: a NAT above its baseline all month bills surplus credits
+# ($0.04 per vCPU-hour for T4g, up to about $55 a month for a t4g.nano against its $3.07). Standard mode caps the
+# bill; out of credits the instance slows to its baseline (5 % of each vCPU for a t4g.nano), which still forwards
+# the ~32 Mbit/s a t4g.nano sustains. Only burstable (T) types take a credit specification.
+BURSTABLE_FAMILIES = ("t2", "t3", "t3a", "t4g")
 # Tags the plan and IAM read: which static interface a NAT group attaches, and which ENIs are NAT primaries.
 NAT_INTERFACE_TAG = "TinyStackNatInterface"
 NAT_PRIMARY_TAG = "TinyStackNat"
@@ -259,10 +264,15 @@ def _launch_template(
             {"resource_type": "volume", "tags": instance_tags},
             {"resource_type": "network-interface", "tags": {**instance_tags, NAT_PRIMARY_TAG: stack_identity(ctx)}},
         ],
+        credit_specification=_credits(instance_type),
         update_default_version=True,
         tags={**ctx.tags(suffix), NAT_INTERFACE_TAG: interface.id},  # type: ignore[dict-item]
         opts=ctx.opts(),
     )
+
+
+def _credits(instance_type: str) -> Optional[aws.ec2.LaunchTemplateCreditSpecificationArgsDict]:
+    return {"cpu_credits": "standard"} if instance_type.split(".")[0] in BURSTABLE_FAMILIES else None
 
 
 def _encoded_user_data(config: dict[str, str]) -> str:
