@@ -83,7 +83,7 @@ def three_zone_stack(*, groups=(0, 1, 2), routes=(0, 1, 2), database=None, db_su
     balancer_subnets = [fake.id(f"web-public-{number}") for number in (1, 2, 3)]
     fake.add("aws:lb/loadBalancer:LoadBalancer", "web-alb", subnets=balancer_subnets, loadBalancerType="application")
     if database is not None:
-        group = fake.add(
+        fake.add(
             "aws:rds/subnetGroup:SubnetGroup",
             "web-db-subnets",
             subnetIds=[fake.id(f"web-app-{number}") for number in db_subnets],

@@ -216,7 +216,7 @@ def _yes(value: Optional[bool]) -> str:
 def _failures(plan: PlanResult) -> list[str]:
     if not plan.failure_analysis:
         return []
-    lines = ["", "Losing one AZ (from subnets, routes, NAT groups and the DB's Multi-AZ flag and AZ)"]
+    lines = ["", "Losing one AZ (from subnets, routes, NAT groups, the DB's Multi-AZ flag and AZ)"]
     lines.append(f"  {'lost zone':<16}{'front end':<11}{'database':<10}egress of the other AZs")
     for loss in plan.failure_analysis:
         egress = ", ".join(f"{zone} {_yes(ok)}" for zone, ok in loss.egress.items()) or "-"
