@@ -107,6 +107,18 @@ def test_user_data_is_the_boot_script_with_the_stacks_values(build):
     assert "set-instance-health" in script and "eth0" not in script
 
 
+EC2_USER_DATA_LIMIT = 16384  # bytes, of the raw user data before base64 (EC2 refuses a launch above it)
+
+
+@pytest.mark.parametrize("args", [{}, {"nat_high_availability": True}])
+def test_the_nat_user_data_fits_ec2s_limit(build, args):
+    stack = build(args)
+    for template in stack.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
+        if "TinyStackNatInterface" in template.inputs["tags"]:
+            raw = base64.b64decode(template.inputs["userData"])
+            assert len(raw) < EC2_USER_DATA_LIMIT, f"{template.name}: {len(raw)} bytes"
+
+
 def test_boot_log_has_finite_retention(build):
     stack = build()
     assert stack.named("web-nat-boot-log").inputs["retentionInDays"] == 30
