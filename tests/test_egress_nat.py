@@ -89,6 +89,13 @@ def test_ami_comes_from_the_ssm_parameter_for_the_architecture(build, instance_t
     assert template.inputs["instanceType"] == instance_type
 
 
+@pytest.mark.parametrize(("instance_type", "credits"), [("t4g.nano", {"cpuCredits": "standard"}), ("c7g.medium", None)])
+def test_a_burstable_nat_never_bills_surplus_cpu_credits(build, instance_type, credits):
+    """T4g defaults to unlimited mode; a NAT must not run up surplus credits. Non-burstable types take none."""
+    template = build({"nat_instance_type": instance_type}).named("web-nat-launch-template")
+    assert template.inputs.get("creditSpecification") == credits
+
+
 def test_user_data_is_the_boot_script_with_the_stacks_values(build):
     stack = build({"vpc_cidr": "10.8.0.0/16"})
     script = base64.b64decode(stack.named("web-nat-launch-template").inputs["userData"]).decode()
@@ -100,10 +107,66 @@ def test_user_data_is_the_boot_script_with_the_stacks_values(build):
     assert "set-instance-health" in script and "eth0" not in script
 
 
+EC2_USER_DATA_LIMIT = 16384  # bytes, of the raw user data before base64 (EC2 refuses a launch above it)
+
+
+@pytest.mark.parametrize("args", [{}, {"nat_high_availability": True}])
+def test_the_nat_user_data_fits_ec2s_limit(build, args):
+    stack = build(args)
+    for template in stack.of_type("aws:ec2/launchTemplate:LaunchTemplate"):
+        if "TinyStackNatInterface" in template.inputs["tags"]:
+            raw = base64.b64decode(template.inputs["userData"])
+            assert len(raw) < EC2_USER_DATA_LIMIT, f"{template.name}: {len(raw)} bytes"
+
+
 def test_boot_log_has_finite_retention(build):
     stack = build()
     assert stack.named("web-nat-boot-log").inputs["retentionInDays"] == 30
     assert stack.output("nat_boot_log_group") == stack.named("web-nat-boot-log").outputs["name"]
+
+
+def group_arn_pattern(name):
+    return f"arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/{name}"
+
+
+@pytest.mark.parametrize("args", [{}, {"nat_high_availability": True}])
+def test_each_nat_group_boots_after_its_permissions_and_its_elastic_ip(build, args):
+    """The policy names the groups before they exist, so the first instance never boots without permissions."""
+    stack = build(args)
+    policy = stack.named("web-nat-instance-policy")
+    groups = [r for r in stack.of_type("aws:autoscaling/group:Group") if r.name.startswith("web-nat")]
+    assert len(groups) == (3 if args else 1)
+    for group in groups:
+        eip = stack.named(group.name.replace("-asg", "-eip"))
+        assert {policy.urn, eip.urn} <= set(group.options["dependencies"]), group.name
+        assert group.urn not in policy.options["dependencies"]
+    names = [group.inputs["name"] for group in groups]
+    assert stack.named("web-nat-asg").inputs["name"] == "tinystack-test-web-nat-asg"
+    assert len(set(names)) == len(names)
+    assert sorted(group_arn_pattern(name) for name in names) == sorted(_statements(stack)["MarkUnhealthy"]["Resource"])
+
+
+def test_the_nat_tag_tells_the_stacks_of_one_project_apart():
+    """dev and prod of one project name their component alike: the tag value (IAM's ModifyNetworkInterfaceAttribute
+    condition) and the group names must still differ, and stay within AWS's 255/256-character limits."""
+    from types import SimpleNamespace
+    from unittest import mock
+
+    from tinystack_component.egress.nat import stack_identity
+
+    ctx = SimpleNamespace(name="shop", child=lambda suffix: f"shop-{suffix}")
+    seen = set()
+    for stack in ("dev", "prod", "p" * 300):
+        with mock.patch("pulumi.get_project", return_value="shop"), mock.patch("pulumi.get_stack", return_value=stack):
+            seen.add(stack_identity(ctx))
+            assert len(stack_identity(ctx, "nat-asg")) <= 255
+    assert len(seen) == 3 and "shop-dev-shop" in seen
+
+
+def test_nat_group_names_are_stable_across_config_edits(build):
+    before = build().named("web-nat-asg").inputs["name"]
+    after = build({"nat_high_availability": True, "nat_instance_type": "t4g.micro"}).named("web-nat-asg")
+    assert after.inputs["name"] == before
 
 
 def _statements(stack):
@@ -121,21 +184,27 @@ def test_iam_writes_only_on_the_stacks_interfaces_groups_instances_and_log(build
         "ec2:AttachNetworkInterface",
         "ec2:DetachNetworkInterface",
     }
-    on_instances = statements["OnNatInstancesOnly"]
-    assert on_instances["Resource"] == "arn:aws:ec2:us-east-1:123456789012:instance/*"
-    assert on_instances["Condition"] == {
-        "ArnEquals": {"ec2:InstanceProfile": stack.named("web-nat-instance-profile").outputs["arn"]}
-    }
+    nat_profile = {"ArnEquals": {"ec2:InstanceProfile": stack.named("web-nat-instance-profile").outputs["arn"]}}
+    attach = statements["AttachToItselfOnly"]
+    assert (attach["Action"], attach["Resource"]) == ("ec2:AttachNetworkInterface", "${ec2:SourceInstanceARN}")
+    assert attach["Condition"] == nat_profile
+    detach = statements["DetachFromNatInstancesOnly"]
+    assert detach["Action"] == "ec2:DetachNetworkInterface"
+    assert detach["Resource"] == "arn:aws:ec2:us-east-1:123456789012:instance/*"
+    assert detach["Condition"] == nat_profile
     assert statements["MarkUnhealthy"] == {
         "Sid": "MarkUnhealthy",
         "Effect": "Allow",
         "Action": "autoscaling:SetInstanceHealth",
-        "Resource": [stack.named("web-nat-asg").outputs["arn"]],
+        "Resource": [group_arn_pattern(stack.named("web-nat-asg").inputs["name"])],
     }
     log_arn = stack.named("web-nat-boot-log").outputs["arn"]
     assert statements["ShipTheBootLog"]["Resource"] == [log_arn, f"{log_arn}:*"]
     release = statements["ReleaseTheLaunchAddress"]
-    assert release["Condition"] == {"StringEquals": {"aws:ResourceTag/TinyStackNat": "web"}}
+    assert release["Condition"] == {"StringEquals": {"aws:ResourceTag/TinyStackNat": "tinystack-test-web"}}
+    (*_, primary) = stack.named("web-nat-launch-template").inputs["tagSpecifications"]
+    assert primary["resourceType"] == "network-interface"
+    assert primary["tags"]["TinyStackNat"] == "tinystack-test-web"
     for statement in statements.values():
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         if statement["Resource"] == "*":
@@ -218,6 +287,6 @@ def test_ha_iam_replaces_routes_only_in_the_app_route_tables(build):
         stack.named(f"web-{s}-eni").outputs["arn"] for s in ("nat", "nat-2", "nat-3")
     }
     assert set(statements["MarkUnhealthy"]["Resource"]) == {
-        stack.named(f"web-{s}-asg").outputs["arn"] for s in ("nat", "nat-2", "nat-3")
+        group_arn_pattern(stack.named(f"web-{s}-asg").inputs["name"]) for s in ("nat", "nat-2", "nat-3")
     }
     assert "ec2:DescribeRouteTables" in statements["ReadInterfacesAndRoutes"]["Action"]

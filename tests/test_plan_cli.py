@@ -122,6 +122,9 @@ def test_text_over_the_dev_stack_fits_80_columns(in_root, tmp_path, capsys):
         "Planned offline in",
     ):
         assert expected in out
+    words = " ".join(out.split())
+    assert "0.005 USD per hour held" in words, "a unit price rounded to 0.01"
+    assert "11.01 instead of 7.36 for the NAT" in words
     assert code in (0, 1)
 
 

@@ -283,3 +283,23 @@ def test_a_nat_per_az_stays_under_twenty_five_dollars(build):
     assert fixed == pytest.approx(22.08, abs=0.03) and fixed <= 25
     (cross_az,) = [item for item in result.usage if item.name.startswith("Cross-AZ data")]
     assert cross_az.usd == pytest.approx(0.02) and cross_az.unit.startswith("per GB")
+
+
+@pytest.mark.parametrize(
+    ("args", "kept", "given_back"), [({}, "11.01", "7.36"), ({"nat_high_availability": True}, "33.02", "22.07")]
+)
+def test_a_launch_address_that_is_never_given_back_is_a_stated_assumption(build, args, kept, given_back):
+    from tinystack_component.plan.cost import estimate as estimate_stack
+
+    result = estimate_stack(build(args).resources)
+    (assumption,) = [a for a in result.assumptions if "launch-time public IPv4" in a]
+    assert "+3.65 a month each" in assumption
+    assert f"{kept} instead of {given_back}" in assumption
+    assert "usage" in assumption and "give-back fails" in assumption
+
+
+@pytest.mark.parametrize(("usd", "shown"), [(0.005, "0.005"), (0.02, "0.02"), (0.6, "0.60"), (1234.5, "1,234.50")])
+def test_unit_prices_keep_their_digits(usd, shown):
+    from tinystack_component.plan.report import _rate
+
+    assert _rate(usd) == shown

@@ -10,10 +10,11 @@ gateway plus $0.045/GB.
 """
 
 import base64
+import hashlib
 import json
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -26,10 +27,19 @@ from ..roles import SSM_MANAGED_INSTANCE_CORE, account_id, instance_profile, par
 from ..security import SecurityGroups
 
 ROOT_VOLUME_GB = 8  # the AL2023 AMI's own root size
+# T3, T3a and T4g launch in unlimited mode by default: a NAT above its baseline all month bills surplus credits
+# ($0.04 per vCPU-hour for T4g, up to about $55 a month for a t4g.nano against its $3.07). Standard mode caps the
+# bill; out of credits the instance slows to its baseline (5 % of each vCPU for a t4g.nano), which still forwards
+# the ~32 Mbit/s a t4g.nano sustains. Only burstable (T) types take a credit specification.
+BURSTABLE_FAMILIES = ("t2", "t3", "t3a", "t4g")
 # Tags the plan and IAM read: which static interface a NAT group attaches, and which ENIs are NAT primaries.
 NAT_INTERFACE_TAG = "TinyStackNatInterface"
 NAT_PRIMARY_TAG = "TinyStackNat"
 CONFIG_MARKER = "# @config@"
+# AWS limits: an Auto Scaling group name is at most 255 characters, a tag value at most 256.
+NAME_LIMIT = 255
+# An IAM policy variable, not a Python placeholder: the ARN of the instance whose role credentials sign the request.
+SOURCE_INSTANCE = "${ec2:SourceInstanceARN}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,16 @@ def user_data(config: dict[str, str]) -> str:
     return script.replace(CONFIG_MARKER, lines, 1)
 
 
+def stack_identity(ctx: StackContext, suffix: str = "") -> str:
+    """Unique per project, stack and component in one account and region: the dev and prod stacks of one project
+    (whose component names are both the project's name) never share a NAT group name or a NAT tag value."""
+    identity = f"{pulumi.get_project()}-{pulumi.get_stack()}-{ctx.child(suffix) if suffix else ctx.name}"
+    if len(identity) <= NAME_LIMIT:
+        return identity
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:12]
+    return f"{identity[: NAME_LIMIT - len(digest) - 1]}-{digest}"
+
+
 def _suffix(index: int, what: str) -> str:
     """The first NAT keeps unnumbered names, so turning on a NAT per AZ never renames (replaces) it."""
     return f"nat-{what}" if index == 0 else f"nat-{index + 1}-{what}"
@@ -76,11 +96,19 @@ def build_nat_egress(
     # Which NAT owns each app route table's default route: its own AZ's, or the single one.
     owners = [index if high_availability else 0 for index in range(len(network.app_route_tables))]
     peers = _peers(interfaces, network, owners)
-    nats = [
-        _nat(ctx, network, groups, index, interface, instance_type, profile, boot_log, peers)
+    elastic_ips = [_elastic_ip(ctx, network, index, interface) for index, interface in enumerate(interfaces)]
+    templates = [
+        _launch_template(ctx, network, groups, index, interface, instance_type, profile, boot_log, peers)
         for index, interface in enumerate(interfaces)
     ]
-    _nat_policy(ctx, profile, nats, boot_log, network)
+    group_names = [stack_identity(ctx, _suffix(index, "asg")) for index in range(count)]
+    policy = _nat_policy(ctx, profile, interfaces, group_names, boot_log, network)
+    nats = [
+        Nat(interface, elastic_ip, template, _group(ctx, network, index, name, template, [policy, elastic_ip]))
+        for index, (interface, elastic_ip, template, name) in enumerate(
+            zip(interfaces, elastic_ips, templates, group_names, strict=True)
+        )
+    ]
     for number, (table, owner) in enumerate(zip(network.app_route_tables, owners, strict=True), start=1):
         # The static interface, never an instance: a replacement changes no route. The NATs own the target once
         # the route exists: a surviving NAT repoints it when the owner dies and the owner takes it back when it
@@ -130,18 +158,8 @@ def _static_interface(
     )
 
 
-def _nat(
-    ctx: StackContext,
-    network: Network,
-    groups: SecurityGroups,
-    index: int,
-    interface: aws.ec2.NetworkInterface,
-    instance_type: str,
-    profile: aws.iam.InstanceProfile,
-    boot_log: aws.cloudwatch.LogGroup,
-    peers: pulumi.Output[dict[str, str]],
-) -> Nat:
-    elastic_ip = aws.ec2.Eip(
+def _elastic_ip(ctx: StackContext, network: Network, index: int, interface: aws.ec2.NetworkInterface) -> aws.ec2.Eip:
+    return aws.ec2.Eip(
         ctx.child(_suffix(index, "eip")),
         domain="vpc",
         network_interface=interface.id,
@@ -149,9 +167,22 @@ def _nat(
         # AWS refuses the association (Gateway.NotAttached) until the VPC's internet gateway is attached and routed.
         opts=ctx.opts(depends_on=[network.internet_gateway, network.public_default_route]),
     )
-    template = _launch_template(ctx, network, groups, index, interface, instance_type, profile, boot_log, peers)
-    group = aws.autoscaling.Group(
+
+
+def _group(
+    ctx: StackContext,
+    network: Network,
+    index: int,
+    name: str,
+    template: aws.ec2.LaunchTemplate,
+    boot_needs: list[pulumi.Resource],
+) -> aws.autoscaling.Group:
+    return aws.autoscaling.Group(
         ctx.child(_suffix(index, "asg")),
+        # Known before creation, so the role policy can name the group (its ARN carries a UUID only AWS knows) and
+        # exist before the first instance boots. Only a name change replaces a group, and a new name never clashes
+        # with the old one, so Pulumi's create-before-delete still works (the new NAT takes the interface over).
+        name=name,
         vpc_zone_identifiers=[network.public_subnets[index].id],
         # One instance; the room for a second lets a replacement launch before its predecessor terminates.
         min_size=1,
@@ -173,9 +204,10 @@ def _nat(
             {"key": key, "value": value, "propagate_at_launch": True}
             for key, value in ctx.tags(_suffix(index, "instance")).items()
         ],
-        opts=ctx.opts(),
+        # The first instance boots with its permissions in place (the role policy) and never gives back its
+        # launch-time address before the Elastic IP sits on the static interface (the association).
+        opts=ctx.opts(depends_on=boot_needs),
     )
-    return Nat(interface, elastic_ip, template, group)
 
 
 def _launch_template(
@@ -230,12 +262,17 @@ def _launch_template(
         tag_specifications=[
             {"resource_type": "instance", "tags": instance_tags},
             {"resource_type": "volume", "tags": instance_tags},
-            {"resource_type": "network-interface", "tags": {**instance_tags, NAT_PRIMARY_TAG: ctx.name}},
+            {"resource_type": "network-interface", "tags": {**instance_tags, NAT_PRIMARY_TAG: stack_identity(ctx)}},
         ],
+        credit_specification=_credits(instance_type),
         update_default_version=True,
         tags={**ctx.tags(suffix), NAT_INTERFACE_TAG: interface.id},  # type: ignore[dict-item]
         opts=ctx.opts(),
     )
+
+
+def _credits(instance_type: str) -> Optional[aws.ec2.LaunchTemplateCreditSpecificationArgsDict]:
+    return {"cpu_credits": "standard"} if instance_type.split(".")[0] in BURSTABLE_FAMILIES else None
 
 
 def _encoded_user_data(config: dict[str, str]) -> str:
@@ -245,20 +282,22 @@ def _encoded_user_data(config: dict[str, str]) -> str:
 def _nat_policy(
     ctx: StackContext,
     profile: aws.iam.InstanceProfile,
-    nats: list[Nat],
+    interfaces: list[aws.ec2.NetworkInterface],
+    group_names: list[str],
     boot_log: aws.cloudwatch.LogGroup,
     network: Network,
 ) -> aws.iam.RolePolicy:
     policy = pulumi.Output.all(
-        interfaces=[nat.network_interface.arn for nat in nats],
-        groups=[nat.auto_scaling_group.arn for nat in nats],
+        interfaces=[interface.arn for interface in interfaces],
         route_tables=[table.arn for table in network.app_route_tables],
         log_group=boot_log.arn,
         profile=profile.arn,
         account=account_id(ctx),
         partition=partition(ctx),
         region=network.region,
-    ).apply(lambda values: json.dumps(nat_policy_document(stack_name=ctx.name, **values)))
+    ).apply(
+        lambda values: json.dumps(nat_policy_document(stack_name=stack_identity(ctx), groups=group_names, **values))
+    )
     return aws.iam.RolePolicy(ctx.child("nat-instance-policy"), role=profile.role, policy=policy, opts=ctx.opts())
 
 
@@ -274,25 +313,41 @@ def nat_policy_document(
     partition: str,
     region: str,
 ) -> dict[str, Any]:
-    """Least privilege: writes only on the stack's NAT interfaces, NAT groups, NAT instances and boot log."""
+    """Least privilege: writes only on the stack's NAT interfaces, NAT groups, NAT instances and boot log.
+
+    `groups` are the NAT groups' names: their ARNs carry a UUID that exists only once a group does, and the policy
+    must be in place before the first instance boots."""
     ec2 = f"arn:{partition}:ec2:{region}:{account}"
+    group_arns = [
+        f"arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/{name}"
+        for name in groups
+    ]
     moves = ["ec2:AttachNetworkInterface", "ec2:DetachNetworkInterface"]
     return {
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "MoveTheStaticInterfaces", "Effect": "Allow", "Action": moves, "Resource": interfaces},
             {
-                # Attach and detach also name an instance; only NAT instances (launched with this stack's NAT
-                # profile) qualify: the instance acts on itself, or takes the interface from its predecessor.
-                "Sid": "OnNatInstancesOnly",
+                # Attach also names an instance: only the calling instance itself (the policy variable resolves to
+                # the ARN of the instance whose role credentials sign the request), and only a NAT instance.
+                "Sid": "AttachToItselfOnly",
                 "Effect": "Allow",
-                "Action": moves,
+                "Action": "ec2:AttachNetworkInterface",
+                "Resource": SOURCE_INSTANCE,
+                "Condition": {"ArnEquals": {"ec2:InstanceProfile": profile}},
+            },
+            {
+                # Detach names the instance that holds the interface: a predecessor NAT (launched with this stack's
+                # NAT profile) during a roll or a replacement.
+                "Sid": "DetachFromNatInstancesOnly",
+                "Effect": "Allow",
+                "Action": "ec2:DetachNetworkInterface",
                 "Resource": f"{ec2}:instance/*",
                 "Condition": {"ArnEquals": {"ec2:InstanceProfile": profile}},
             },
             {
                 # Gives back the launch-time public IPv4 of the instance's own primary interface, which the launch
-                # template tags; no other interface carries the tag.
+                # template tags with the project, stack and component: no other stack's interface carries the value.
                 "Sid": "ReleaseTheLaunchAddress",
                 "Effect": "Allow",
                 "Action": "ec2:ModifyNetworkInterfaceAttribute",
@@ -313,7 +368,12 @@ def nat_policy_document(
                 "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables"],
                 "Resource": "*",
             },
-            {"Sid": "MarkUnhealthy", "Effect": "Allow", "Action": "autoscaling:SetInstanceHealth", "Resource": groups},
+            {
+                "Sid": "MarkUnhealthy",
+                "Effect": "Allow",
+                "Action": "autoscaling:SetInstanceHealth",
+                "Resource": group_arns,
+            },
             {
                 "Sid": "ShipTheBootLog",
                 "Effect": "Allow",

@@ -138,16 +138,22 @@ class _Estimator:
                 )
             )
         if launch_addresses:
+            kept = self.prices["public_ipv4_hour"] * self.hours
             self.usage.append(
                 UsageItem(
                     f"NAT launch-time public IPv4 ({launch_addresses}), held until the boot script gives it back",
                     self.prices["public_ipv4_hour"],
-                    f"per hour held; {self.prices['public_ipv4_hour'] * self.hours:.2f} a month each if it is kept",
+                    f"per hour held; {kept:.2f} a month each if it is kept",
                 )
             )
+            nats = sum(self.nat_instances_usd)
+            kept_all = nats + launch_addresses * kept
+            which = "the NAT" if launch_addresses == 1 else f"the {launch_addresses} NATs"
             self.assumptions.append(
-                "NAT: the boot script releases the launch-time public IPv4 once egress runs through the Elastic IP "
-                "(minutes per launch); the boot log says if that failed."
+                f"NAT: the launch-time public IPv4 is counted as usage (hours held), not in the total: the boot script "
+                f"gives it back once egress runs through the Elastic IP (minutes per launch). If the give-back fails "
+                f"(the boot log says so), each NAT keeps it: +{kept:.2f} a month each, {kept_all:.2f} instead of "
+                f"{nats:.2f} for {which}."
             )
 
     def container_instances(self) -> None:

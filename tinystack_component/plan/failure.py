@@ -21,6 +21,7 @@ from .reachability import (
     Topology,
     as_topology,
 )
+from .recording import Recorded
 from .topology import truthy
 
 
@@ -81,8 +82,20 @@ def _database(topology: Topology, zone_of: dict[str, str], lost: str) -> Optiona
     databases = topology.of_type(t.DB_INSTANCE)
     if not databases:
         return None
-    # Single-AZ without a placement may well be in the lost AZ: not counted as surviving.
-    return all(
-        truthy(database.inputs.get("multiAz")) or database.inputs.get("availabilityZone") not in (None, "", lost)
-        for database in databases
-    )
+    return all(database_survives(topology, database, zone_of, lost) for database in databases)
+
+
+def database_survives(topology: Topology, database: Recorded, zone_of: dict[str, str], lost: str) -> bool:
+    """Multi-AZ survives any one AZ. A single-AZ database survives when its AZ is known to be another one: its
+    `availabilityZone`, or a subnet group with no subnet in the lost AZ. Otherwise RDS chose its AZ among the subnet
+    group's, which the recorded resources cannot tell: it may be the lost one, so it does not count as surviving."""
+    inputs = database.inputs
+    if truthy(inputs.get("multiAz")):
+        return True
+    if inputs.get("availabilityZone"):
+        return bool(inputs["availabilityZone"] != lost)
+    zones = {
+        zone_of.get(subnet, "")
+        for subnet in t.subnet_group_subnets(topology.resources, inputs.get("dbSubnetGroupName"))
+    }
+    return bool(zones) and "" not in zones and lost not in zones

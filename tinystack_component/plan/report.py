@@ -216,7 +216,7 @@ def _yes(value: Optional[bool]) -> str:
 def _failures(plan: PlanResult) -> list[str]:
     if not plan.failure_analysis:
         return []
-    lines = ["", "Losing one AZ (from subnets, routes, NAT groups and the DB's Multi-AZ flag)"]
+    lines = ["", "Losing one AZ (from subnets, routes, NAT groups, the DB's Multi-AZ flag and AZ)"]
     lines.append(f"  {'lost zone':<16}{'front end':<11}{'database':<10}egress of the other AZs")
     for loss in plan.failure_analysis:
         egress = ", ".join(f"{zone} {_yes(ok)}" for zone, ok in loss.egress.items()) or "-"
@@ -224,6 +224,12 @@ def _failures(plan: PlanResult) -> list[str]:
     if any(not all(loss.egress.values()) for loss in plan.failure_analysis if loss.egress):
         lines += _wrap(
             "Egress NO: that AZ's NAT is in the lost AZ and no other NAT takes over (natHighAvailability).", 2
+        )
+    if any(loss.database is False for loss in plan.failure_analysis):
+        lines += _wrap(
+            "Database NO: single-AZ, and its AZ may be the lost one: RDS picks it among the subnet group's AZs, which "
+            "the plan cannot see unless the database names its availabilityZone (database.multiAz keeps it up).",
+            2,
         )
     return lines
 
@@ -238,6 +244,13 @@ def _violations(plan: PlanResult) -> list[str]:
 
 def _money(usd: float) -> str:
     return f"{usd:,.2f}"
+
+
+def _rate(usd: float) -> str:
+    """A unit price with the digits it has: 0.005 per hour must not read as 0.01."""
+    if round(usd, 2) == usd:
+        return _money(usd)
+    return f"{usd:,.6f}".rstrip("0")
 
 
 def _amount_row(label: str, usd: float) -> list[str]:
@@ -256,7 +269,7 @@ def _cost(plan: PlanResult) -> list[str]:
     if cost.usage:
         lines += ["  Usage-based, not in the total:"]
         lines += [
-            row for item in cost.usage for row in _wrap(f"{item.name}: {_money(item.usd)} USD {item.unit}", 6, "    - ")
+            row for item in cost.usage for row in _wrap(f"{item.name}: {_rate(item.usd)} USD {item.unit}", 6, "    - ")
         ]
     if cost.unpriced:
         lines += ["  Not priced:", *[row for note in cost.unpriced for row in _wrap(note, 6, "    - ")]]
