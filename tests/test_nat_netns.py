@@ -254,7 +254,8 @@ def _build(vpc: netns.Vpc) -> None:
     vpc.static_eni = static["NetworkInterfaceId"]
     config = {"NAT_VPC_CIDR": VPC_CIDR, "NAT_LOG_GROUP": LOG_GROUP}
     vpc.script = user_data({"NAT_ENI_ID": static["NetworkInterfaceId"], **config})
-    vpc.planted_script = user_data({"NAT_ENI_ID": planted["NetworkInterfaceId"], **config})
+    vpc.planted_eni = planted["NetworkInterfaceId"]
+    vpc.planted_script = user_data({"NAT_ENI_ID": vpc.planted_eni, **config})
     vpc.refused_script = user_data({"NAT_ENI_ID": "eni-0123456789abcdef0", **config})
     vpc.group = _nat_group(clients, "web-nat", subnet, group, vpc.script)
     vpc.planted_group = _nat_group(clients, "planted", subnet, group, vpc.planted_script)
@@ -354,14 +355,19 @@ def _planted(
 
 
 def _start_planted_failures(vpc: netns.Vpc) -> dict[str, Any]:
-    """The three planted failures, on their own group and interface: started with the module, as they only wait."""
-    no_firewall = vpc.tool_path(("ip", "sysctl"))
+    """The planted failures, on their own group and interface: started with the module, as they only wait.
+    Keyed by the step each must fail in."""
+    no_firewall = vpc.tool_path(("ip", "sysctl", "ping"))
+    planted_eni = vpc.planted_eni
+    # No API at all (connection refused): marking Unhealthy fails too, so the last resort is poweroff.
+    no_api = {"NAT_ATTACH_TIMEOUT": "1", "AWS_ENDPOINT_URL": f"http://{netns.INTERNET_HOST}:9", "AWS_MAX_ATTEMPTS": "1"}
     return {
         "waiting for a default route": _planted(
             vpc, vpc.planted_script, default_route=False, env={"NAT_WAIT_TIMEOUT": "1"}
         ),
         "finding nft or iptables": _planted(vpc, vpc.planted_script, path=no_firewall),
         "attaching eni-0123456789abcdef0": _planted(vpc, vpc.refused_script, env={"NAT_ATTACH_TIMEOUT": "1"}),
+        f"attaching {planted_eni}": _planted(vpc, vpc.planted_script, env=no_api),
     }
 
 
@@ -372,8 +378,19 @@ def test_each_planted_failure_marks_the_instance_unhealthy_and_exits_non_zero(vp
     for step, (instance, _) in runs.items():
         status, output = results[step]
         assert status not in (0, -1), f"{step}: exited {status}\n{output}\nfabric errors: {vpc.errors[-3:]}"
+        assert f"FAILED while {step}" in output, output
+        # Silent to the other NATs' probes from the first line, and still after the failure.
+        assert netns.in_ns(instance.ns, "sysctl", "-n", "net.ipv4.icmp_echo_ignore_all").strip() == "1", step
+        powered_off = (instance.root / "poweroff.calls").exists()
+        assert powered_off == (step == f"attaching {vpc.planted_eni}"), f"{step}: poweroff {powered_off}\n{output}"
+        if powered_off:
+            assert "could not mark the instance Unhealthy: powering off" in output
+            continue
         assert health(vpc, instance.id) == "Unhealthy", f"{step}\n{output}"
         assert f"FAILED while {step}" in boot_log(vpc, instance.id), output
+    # Without a firewall tool (and dnf failing) the boot stops before it touches any interface.
+    calls = (runs["finding nft or iptables"][0].root / "aws.calls").read_text()
+    assert "network-interface" not in calls, calls
     # The static interface of the working NAT was never touched.
     if hasattr(vpc, "second"):
         assert attached_to(vpc, vpc.static_eni) == vpc.second.id
