@@ -398,7 +398,11 @@ def test_each_planted_failure_marks_the_instance_unhealthy_and_exits_non_zero(vp
 
 # --- a NAT per AZ: takeover and return ----------------------------------------------------------------------------
 
-WATCH = {"NAT_TAKEOVER_AFTER": os.environ.get("NAT_TEST_TAKEOVER_AFTER", "2"), "NAT_WATCH_INTERVAL": "1"}
+WATCH = {
+    "NAT_TAKEOVER_AFTER": os.environ.get("NAT_TEST_TAKEOVER_AFTER", "2"),
+    "NAT_WATCH_INTERVAL": "1",
+    "NAT_RECONCILE": "5",  # the slow reconcile (30 s on EC2), short enough to run in this test
+}
 
 
 def _route_target(vpc: netns.Vpc, table: str) -> str:
@@ -441,7 +445,7 @@ def _boot_ha(vpc: netns.Vpc, nat: dict[str, Any]) -> netns.Instance:
     status, output = finish(vpc.run_script(instance, nat["script"]))
     assert status == 0, output
     vpc.start_unit(instance, "tinystack-nat-watchdog.service", WATCH)
-    nat["instance"] = instance
+    nat["instance"], nat["watching_since"] = instance, time.monotonic()
     return instance
 
 
@@ -503,12 +507,15 @@ def test_a_nat_without_egress_takes_nothing_over_and_hands_its_az_on(vpc):
         f"  ip saddr {address} drop\n  ip daddr {address} drop\n }}\n}}\n",
     )
     cut_at = time.monotonic()
+    # Meanwhile the OS drops NAT 3's default route (networkd, ec2-net-utils): its watchdog puts it back.
+    netns.in_ns(nats[2]["instance"].ns, "ip", "route", "del", "default")
     try:
         moved = netns.wait_until(lambda: _route_target(vpc, tables[1]) == nats[0]["eni"], 30, interval=0.1)
         took = time.monotonic() - cut_at
         assert moved, f"AZ 2's route still targets {_route_target(vpc, tables[1])}"
+        assert _ignores_pings(nats[1]["instance"]), "a NAT without egress goes silent for its peers"
         assert netns.wait_until(lambda: netns.probe(APP2, "tcp", timeout=0.3) == nats[0]["address"], 5)
-        changes = [(table, eni) for at, table, eni in vpc.route_history if at > cut_at]
+        changes = [(table, eni) for at, table, eni in vpc.route_history if at > cut_at and table != tables[2]]
         assert changes == [(tables[1], nats[0]["eni"])], "NAT 2 took nothing over; NAT 3 left AZ 2 to NAT 1"
         print(f"\nNAT 2 without egress: AZ 2's route moved to NAT 1 {took:.2f} s after the cut")
     finally:
@@ -517,3 +524,27 @@ def test_a_nat_without_egress_takes_nothing_over_and_hands_its_az_on(vpc):
     assert netns.wait_until(lambda: _route_target(vpc, tables[1]) == nats[1]["eni"], 30, interval=0.1)
     print(f"NAT 2 with egress again took AZ 2's route back after {time.monotonic() - back_at:.2f} s")
     assert netns.wait_until(lambda: netns.probe(APP2, "tcp", timeout=0.3) == nats[1]["address"], 5)
+    assert not _ignores_pings(nats[1]["instance"])
+    assert "dev ens6" in netns.in_ns(nats[2]["instance"].ns, "ip", "route", "show", "default")
+    # Without its route NAT 3 may miss a probe (NAT 1 then carries AZ 3): its reconcile takes AZ 3 back.
+    assert netns.wait_until(lambda: _route_target(vpc, tables[2]) == nats[2]["eni"], 10, interval=0.2)
+    assert netns.probe(f"{netns.PREFIX}app3", "tcp") == nats[2]["address"]
+    _watchdog_api_calls(nats)
+
+
+def _ignores_pings(instance: netns.Instance) -> bool:
+    return netns.in_ns(instance.ns, "sysctl", "-n", "net.ipv4.icmp_echo_ignore_all").strip() == "1"
+
+
+def _watchdog_api_calls(nats: list[dict[str, Any]]) -> None:
+    """The watchdogs read the route tables on a change and every NAT_RECONCILE s, not on every loop; each one keeps
+    giving back the launch-time public IP (moto ignores the attribute, so the primary interface keeps it)."""
+    for number, nat in enumerate(nats, start=1):
+        calls = (nat["instance"].root / "aws.calls").read_text().splitlines()
+        watched = time.monotonic() - nat["watching_since"]
+        loops = watched / float(WATCH["NAT_WATCH_INTERVAL"])
+        reads = sum(call.startswith("ec2 describe-route-tables") for call in calls)
+        releases = sum("--no-associate-public-ip-address" in call for call in calls)
+        print(f"NAT {number}'s watchdog: {reads} DescribeRouteTables in {watched:.1f} s (~{loops:.0f} loops)")
+        assert reads <= watched / float(WATCH["NAT_RECONCILE"]) + 6, calls  # + the peer changes of these tests
+        assert releases >= 2, "the boot's release of the launch-time address is retried"

@@ -253,7 +253,8 @@ boot() {
   silent 0
 
   step="releasing the launch-time address"
-  release_launch_address
+  aws ec2 modify-network-interface-attribute --network-interface-id "$PRIMARY_ENI" --no-associate-public-ip-address ||
+    log "could not release the launch-time public IPv4 of $PRIMARY_ENI yet: the watchdog retries"
   log "NAT ready: $NAT_VPC_CIDR masqueraded out of $STATIC_IF ($NAT_ENI_ID)"
 }
 
@@ -305,7 +306,8 @@ peer_interfaces() {
     --output text --query 'NetworkInterfaces[].[PrivateIpAddress, NetworkInterfaceId]')
 }
 
-# Decides and writes each table's default route (see the header); $1 = 1 right after becoming healthy.
+# Decides and writes each table's default route (see the header); $1 = 1 on becoming healthy and every NAT_RECONCILE s
+# (the owner takes its table back from a live peer then only, never on a peer's change).
 reconcile() {
   local routes table target state entry owner holder wanted
   [ -n "$NAT_ROUTES" ] || return 0
@@ -340,10 +342,11 @@ watchdog() {
   # Short API timeouts: a NAT without egress must notice within a probe period, not after the CLI's minute.
   export AWS_MAX_ATTEMPTS=2 AWS_RETRY_MODE=standard AWS_CLI_CONNECT_TIMEOUT=2
   local -A last_seen=() peer_of=() wrote=() contests=() backoff=()
-  local entry index alive lowest seen="" healthy=0 fresh=1 next=0 interval="${NAT_RECONCILE:-30}"
+  local entry index alive lowest ok seen="" healthy=0 fresh=1 next=0 interval="${NAT_RECONCILE:-30}"
   for entry in $NAT_PEERS; do last_seen[${entry%%:*}]=$SECONDS; done
   log "watchdog of NAT $NAT_INDEX: peers $NAT_PEERS; routes $NAT_ROUTES"
   while true; do
+    forwards && ok=1 || ok=0
     for entry in $NAT_PEERS; do
       [ "${entry%%:*}" = "$NAT_INDEX" ] || ! ping -c 1 -W 1 "${entry#*:}" >/dev/null 2>&1 || last_seen[${entry%%:*}]=$SECONDS
     done
@@ -354,10 +357,11 @@ watchdog() {
         [ "$index" -ge "$lowest" ] || lowest=$index
       fi
     done
-    if forwards; then
+    if [ "$ok" = 1 ]; then
       [ "$healthy" = 1 ] || { silent 0; log "forwarding: answering the other NATs"; healthy=1 fresh=1; }
       [ "${#peer_of[@]}" -gt 0 ] || peer_interfaces || true
-      if [ "$fresh" = 1 ] || [ "$alive" != "$seen" ] || [ "$SECONDS" -ge "$next" ]; then
+      [ "$SECONDS" -lt "$next" ] || fresh=1
+      if [ "$fresh" = 1 ] || [ "$alive" != "$seen" ]; then
         reconcile "$fresh" && { fresh=0 seen=$alive next=$((SECONDS + interval)); release_launch_address; } || true
       fi
     elif [ "$healthy" = 1 ] || [ "$fresh" = 1 ]; then
