@@ -368,7 +368,19 @@ def _start_planted_failures(vpc: netns.Vpc) -> dict[str, Any]:
         "finding nft or iptables": _planted(vpc, vpc.planted_script, path=no_firewall),
         "attaching eni-0123456789abcdef0": _planted(vpc, vpc.refused_script, env={"NAT_ATTACH_TIMEOUT": "1"}),
         f"attaching {planted_eni}": _planted(vpc, vpc.planted_script, env=no_api),
+        # After the attach: the ruleset checks (`nft -c`) but does not load; the static interface goes down.
+        f"masquerading {VPC_CIDR} out of ens6 with nft": _planted(vpc, vpc.planted_script, path=_nft_not_loading(vpc)),
     }
+
+
+def _nft_not_loading(vpc: netns.Vpc) -> str:
+    directory = vpc.tmp / "nft-not-loading"
+    directory.mkdir()
+    nft = directory / "nft"
+    real = subprocess.run(["sh", "-c", "command -v nft"], capture_output=True, text=True).stdout.strip()
+    nft.write_text(f'#!/bin/bash\n[ "$1" = -f ] && {{ echo "nft (planted): load refused" >&2; exit 1; }}\nexec {real} "$@"\n')
+    nft.chmod(0o755)
+    return f"{directory}:{vpc.tool_path(netns.TOOLS)}"
 
 
 def test_each_planted_failure_marks_the_instance_unhealthy_and_exits_non_zero(vpc):
@@ -388,6 +400,8 @@ def test_each_planted_failure_marks_the_instance_unhealthy_and_exits_non_zero(vp
             continue
         assert health(vpc, instance.id) == "Unhealthy", f"{step}\n{output}"
         assert f"FAILED while {step}" in boot_log(vpc, instance.id), output
+        if step.startswith("masquerading"):
+            assert "state DOWN" in netns.in_ns(instance.ns, "ip", "link", "show", "ens6"), "static interface down"
     # Without a firewall tool (and dnf failing) the boot stops before it touches any interface.
     calls = (runs["finding nft or iptables"][0].root / "aws.calls").read_text()
     assert "network-interface" not in calls, calls

@@ -1,25 +1,14 @@
 #!/bin/bash
-# TinyStack NAT instance: user data of the NAT launch template; copied to /usr/local/sbin/tinystack-nat for the
-# `restore` unit (after a reboot) and the `watchdog` unit.
-#
-# boot: silent to peer probes first; then all preflight work while the predecessor still forwards (firewall tool,
-# validated ruleset, sysctls); only then attach the static interface (the one the app routes and the Elastic IP
-# target), route out of it, load and persist the rules, and answer probes. Any failing step logs why (to
-# NAT_LOG_GROUP, stream = instance id, and /var/log/tinystack-nat.log), downs the static interface if attached, and
-# marks the instance Unhealthy; if even that API call fails it powers off, so the ASG's EC2 check replaces it.
-#
-# Firewall: nft if present, else iptables; with neither it installs nftables with dnf over the launch-time public IP
-# of the primary interface, before the attach. It relies on no claim about what the AMI ships.
-#
-# watchdog: "alive" must mean "forwards", as peers only ping. Each loop checks ip_forward, the rules, the default
-# route out of the static interface (re-applied when the OS removed it) and egress (a cheap HTTPS request; only a
-# connection error counts); it answers pings only while all pass. Route tables are read only when a peer's state
-# changes, on becoming healthy, and every NAT_RECONCILE seconds. A table is written only when its target is dead
-# in this NAT's view, or on becoming healthy for a table the config gives this NAT, never over a NAT it does not
-# know (stale config); after NAT_MAX_CONTESTS overwritten writes it backs off NAT_BACKOFF seconds.
-#
-# Test overrides: TINYSTACK_ROOT (prefix of every file written), TINYSTACK_IMDS_URL, AWS_ENDPOINT_URL, NAT_*_TIMEOUT,
-# NAT_POLL_INTERVAL, NAT_TAKEOVER_AFTER, NAT_WATCH_INTERVAL, NAT_RECONCILE, NAT_MAX_CONTESTS, NAT_BACKOFF (seconds).
+# TinyStack NAT: launch-template user data (boot); installed as /usr/local/sbin/tinystack-nat for restore (reboot)
+# and watchdog. Boot stays silent to peer pings and does all preflight (firewall tool, ruleset check, sysctls)
+# while the predecessor still forwards; then attaches the static interface that the routes and the Elastic IP
+# target, routes, masquerades and persists. A failure logs why (NAT_LOG_GROUP, stream = instance id), marks the
+# instance Unhealthy (else powers off, for the EC2 check) and downs the static interface.
+# Firewall: nft, else iptables, else nftables from dnf over the launch-time public IP (no AMI assumption).
+# Peers only ping, so a NAT answers only while it forwards (ip_forward, rules, route, egress). Route tables are
+# read on a peer change, on becoming healthy and every NAT_RECONCILE s; a NAT writes a table only over a dead or
+# blackholed target, or takes its own back then (never on each loop, never from a NAT its config lacks).
+# Test overrides: TINYSTACK_ROOT, TINYSTACK_IMDS_URL, AWS_ENDPOINT_URL and the NAT_* timings below.
 set -euo pipefail
 # @config@
 : "${NAT_ENI_ID:?}" "${NAT_VPC_CIDR:?}" "${NAT_LOG_GROUP:?}" "${NAT_INDEX:=1}" "${NAT_PEERS:=}" "${NAT_ROUTES:=}"
@@ -36,7 +25,6 @@ mkdir -p "$STATE" "${LOG%/*}"
 step="starting" INSTANCE_ID="" STATIC_IF=""
 
 log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" | tee -a "$LOG" >&2; }
-# Peers probe the static address with ping: silent = "do not count on me".
 silent() { sysctl -qw "net.ipv4.icmp_echo_ignore_all=$1"; }
 
 ship_log() {
@@ -73,7 +61,6 @@ on_exit() {
 }
 trap on_exit EXIT
 
-# Runs "$@" until it succeeds or $1 seconds pass.
 wait_for() {
   local deadline=$((SECONDS + $1))
   shift
@@ -87,7 +74,6 @@ imds_token() { TOKEN=$(curl -sf --max-time 2 -X PUT -H "X-aws-ec2-metadata-token
 imds() { curl -sf --max-time 2 -H "X-aws-ec2-metadata-token: $TOKEN" "$IMDS/latest/meta-data/$1"; }
 has_default_route() { [ -n "$(ip -4 route show default)" ]; }
 
-# The interface whose MAC address is $1, once the OS gave it an IPv4 address.
 interface_with_mac() {
   local name
   name=$(ip -o link | awk -v mac="${1,,}" 'tolower($0) ~ ("link/ether " mac) {sub(":$", "", $2); sub("@.*", "", $2); print $2}')
@@ -98,8 +84,7 @@ eni() { aws ec2 describe-network-interfaces --network-interface-ids "$1" --query
 
 detached() { [ "$(eni "$NAT_ENI_ID" Attachment.InstanceId)" = None ]; }
 
-# One attempt. A predecessor (a roll, a replacement) gives the interface up: a normal detach first, forced only if
-# it does not complete within NAT_DETACH_TIMEOUT.
+# A predecessor (roll, replacement) loses the interface: a normal detach, forced after NAT_DETACH_TIMEOUT.
 attach_static_interface() {
   local holder attachment
   read -r holder attachment STATIC_MAC < <(eni "$NAT_ENI_ID" "[Attachment.InstanceId, Attachment.AttachmentId, MacAddress]") ||
@@ -129,7 +114,6 @@ install_nftables() {
   return 1
 }
 
-# The masquerade rules for interface $1, written to $RULES.
 write_rules() {
   if [ "$TOOL" = nft ]; then
     printf 'table ip tinystack_nat\ndelete table ip tinystack_nat\ntable ip tinystack_nat {\n chain postrouting {\n  type nat hook postrouting priority 100; policy accept;\n  ip saddr %s oifname "%s" masquerade\n }\n}\n' \
@@ -150,8 +134,7 @@ rules_loaded() {
   fi
 }
 
-# Forwarding on; no ICMP redirects (the VPC router, not this host, routes the subnet: AWS's NAT AMI does the same);
-# ICMP echo ignored from boot until the NAT forwards (the watchdog switches it).
+# No ICMP redirects (the VPC router routes the subnet; AWS's NAT AMI does the same); silent again after a reboot.
 enable_forwarding() {
   local name
   mkdir -p "${SYSCTL%/*}"
@@ -161,8 +144,7 @@ enable_forwarding() {
   [ "$(sysctl -n net.ipv4.ip_forward)" = 1 ]
 }
 
-# The default route leaves through the static interface, whose address the Elastic IP maps to; the primary's (DHCP)
-# goes, or the kernel could still prefer it.
+# Out of the static interface (the Elastic IP maps to its address); the primary's DHCP route goes, or wins.
 route_out_static_interface() {
   local other
   ip route replace default via "$GATEWAY" dev "$STATIC_IF" metric 10
@@ -190,16 +172,14 @@ persist() {
   systemctl enable --now tinystack-nat-watchdog.service
 }
 
-# The launch-time public IPv4 only served the calls before the attach: giving it back saves $3.65/month. Retried by
-# the watchdog until the primary interface shows no public IP.
-release_launch_address() {
-  [ -z "${RELEASED:-}" ] || return 0
-  if [ "$(eni "$PRIMARY_ENI" Association.PublicIp 2>/dev/null)" = None ]; then
-    RELEASED=1 && log "the launch-time public IPv4 address of $PRIMARY_ENI is released"
-  else
-    aws ec2 modify-network-interface-attribute --network-interface-id "$PRIMARY_ENI" --no-associate-public-ip-address ||
-      log "could not release the launch-time public IPv4 of $PRIMARY_ENI yet (\$3.65/month, egress unaffected)"
-  fi
+# The launch-time public IPv4 ($3.65/month) only served the calls before the attach: retried until gone.
+release() {
+  aws ec2 modify-network-interface-attribute --network-interface-id "$PRIMARY_ENI" --no-associate-public-ip-address ||
+    log "could not release the public IPv4 of $PRIMARY_ENI yet"
+}
+released() {
+  [ -n "${RELEASED:-}" ] || { [ "$(eni "$PRIMARY_ENI" Association.PublicIp)" = None ] && RELEASED=1 &&
+    log "the launch-time public IPv4 of $PRIMARY_ENI is released"; }
 }
 
 boot() {
@@ -218,7 +198,7 @@ boot() {
   step="finding nft or iptables"
   TOOL=$(firewall_tool)
   if [ -z "$TOOL" ]; then
-    log "neither nft nor iptables is installed: installing nftables over the launch-time public IP"
+    log "no nft or iptables: installing nftables"
     install_nftables
     TOOL=$(firewall_tool)
     [ -n "$TOOL" ]
@@ -253,8 +233,7 @@ boot() {
   silent 0
 
   step="releasing the launch-time address"
-  aws ec2 modify-network-interface-attribute --network-interface-id "$PRIMARY_ENI" --no-associate-public-ip-address ||
-    log "could not release the launch-time public IPv4 of $PRIMARY_ENI yet: the watchdog retries"
+  release
   log "NAT ready: $NAT_VPC_CIDR masqueraded out of $STATIC_IF ($NAT_ENI_ID)"
 }
 
@@ -266,7 +245,7 @@ load_state() {
   RULES="$STATE/nat.$TOOL"
 }
 
-# After a reboot: the same forwarding, route and rules, from what boot() persisted, without any API call.
+# After a reboot, without any API call.
 restore() {
   step="restoring the NAT after a reboot"
   load_state
@@ -279,14 +258,14 @@ restore() {
   log "NAT restored after a reboot: out of $STATIC_IF"
 }
 
-# Forwarding, rules, route (re-applied when it drifted) and egress: all must hold for this NAT to count as alive.
+# Alive = forwards. The OS (networkd, ec2-net-utils) may drop a foreign route: re-applied. Egress = the API's TCP
+# connect (a slow, throttled or denied answer is still egress).
 forwards() {
   [ "$(sysctl -n net.ipv4.ip_forward)" = 1 ] && interface_with_mac "$STATIC_MAC" && rules_loaded &&
     { routed_out_static_interface || { log "default route drifted: re-applying it"; route_out_static_interface; }; } &&
-    curl -s -o /dev/null -m 2 "${AWS_ENDPOINT_URL:-https://ec2.$AWS_DEFAULT_REGION.amazonaws.com/}"
+    [ "$(curl -s -o /dev/null -w '%{time_connect}' --connect-timeout 2 -m 4 "${AWS_ENDPOINT_URL:-https://ec2.$AWS_DEFAULT_REGION.amazonaws.com/}")" != 0.000000 ]
 }
 
-# "<table> <target interface> <state>" for each app route table's default route.
 default_routes() {
   local tables=() entry
   for entry in $NAT_ROUTES; do tables+=("${entry%%:*}"); done
@@ -295,7 +274,7 @@ default_routes() {
     --query "RouteTables[].[RouteTableId, $d.NetworkInterfaceId, $d.State]"
 }
 
-# Which peer each static interface is (index by ENI id), looked up once from the peers' addresses.
+# Peer index by static interface id.
 peer_interfaces() {
   local addresses=() entry address id
   for entry in $NAT_PEERS; do addresses+=("${entry#*:}"); done
@@ -306,8 +285,7 @@ peer_interfaces() {
     --output text --query 'NetworkInterfaces[].[PrivateIpAddress, NetworkInterfaceId]')
 }
 
-# Decides and writes each table's default route (see the header); $1 = 1 on becoming healthy and every NAT_RECONCILE s
-# (the owner takes its table back from a live peer then only, never on a peer's change).
+# $1 = 1 on becoming healthy and every NAT_RECONCILE s: only then an owner takes its table back from a live peer.
 reconcile() {
   local routes table target state entry owner holder wanted
   [ -n "$NAT_ROUTES" ] || return 0
@@ -339,7 +317,6 @@ reconcile() {
 watchdog() {
   step="watching the other NATs"
   load_state
-  # Short API timeouts: a NAT without egress must notice within a probe period, not after the CLI's minute.
   export AWS_MAX_ATTEMPTS=2 AWS_RETRY_MODE=standard AWS_CLI_CONNECT_TIMEOUT=2
   local -A last_seen=() peer_of=() wrote=() contests=() backoff=()
   local entry index alive lowest ok seen="" healthy=0 fresh=1 next=0 interval="${NAT_RECONCILE:-30}"
@@ -362,11 +339,11 @@ watchdog() {
       [ "${#peer_of[@]}" -gt 0 ] || peer_interfaces || true
       [ "$SECONDS" -lt "$next" ] || fresh=1
       if [ "$fresh" = 1 ] || [ "$alive" != "$seen" ]; then
-        reconcile "$fresh" && { fresh=0 seen=$alive next=$((SECONDS + interval)); release_launch_address; } || true
+        reconcile "$fresh" && { fresh=0 seen=$alive next=$((SECONDS + interval)); released || release; } || true
       fi
     elif [ "$healthy" = 1 ] || [ "$fresh" = 1 ]; then
       silent 1
-      log "not forwarding (forwarding, rules, route or egress failed): silent, taking nothing over"
+      log "not forwarding (forwarding, rules, route or egress): silent, taking nothing over"
       healthy=0 fresh=0
     fi
     sleep "${NAT_WATCH_INTERVAL:-2}"
