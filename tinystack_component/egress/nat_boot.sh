@@ -287,20 +287,24 @@ peer_interfaces() {
 
 # $1 = 1 on becoming healthy and every NAT_RECONCILE s: only then an owner takes its table back from a live peer.
 reconcile() {
-  local routes table target state entry owner holder wanted
+  local routes table target state entry owner holder wanted pause="${NAT_BACKOFF:-300}"
   [ -n "$NAT_ROUTES" ] || return 0
   routes=$(default_routes) || return 1
   while read -r table target state; do
     for entry in $NAT_ROUTES; do [ "${entry%%:*}" = "$table" ] && owner=${entry#*:}; done
+    holder=${peer_of[$target]:-}
+    # A table that just moved to a peer proves that peer alive, whatever its pings said so far.
+    [ -z "$holder" ] || [ "$target" = "${last_target[$table]:-$target}" ] || { last_seen[$holder]=$SECONDS; alive+="$holder "; }
+    last_target[$table]=$target
     [ "$target" = "$NAT_ENI_ID" ] && { wrote[$table]=""; continue; }
-    if [ -n "${wrote[$table]:-}" ]; then
-      wrote[$table]="" contests[$table]=$((${contests[$table]:-0} + 1))
+    if [ -n "${wrote[$table]:-}" ]; then  # overwritten: NAT_MAX_CONTESTS within NAT_BACKOFF s = back off
+      [ $((SECONDS - ${contest_at[$table]:-0})) -lt "$pause" ] || contests[$table]=0
+      wrote[$table]="" contests[$table]=$((${contests[$table]:-0} + 1)) contest_at[$table]=$SECONDS
       log "$table was moved away from this NAT to $target (contest ${contests[$table]})"
       [ "${contests[$table]}" -lt "${NAT_MAX_CONTESTS:-3}" ] ||
-        { backoff[$table]=$((SECONDS + ${NAT_BACKOFF:-300})) contests[$table]=0; log "backing off $table"; }
+        { backoff[$table]=$((SECONDS + pause)) contests[$table]=0; log "leaving $table alone for $pause s"; }
     fi
     [ "$SECONDS" -ge "${backoff[$table]:-0}" ] || continue
-    holder=${peer_of[$target]:-}
     if [ "$state" = blackhole ] || [ "$target" = None ]; then holder=dead
     elif [ -z "$holder" ]; then continue  # a NAT this config does not know: never fight it
     elif [[ "$alive" != *" $holder "* ]]; then holder=dead; fi
@@ -318,7 +322,7 @@ watchdog() {
   step="watching the other NATs"
   load_state
   export AWS_MAX_ATTEMPTS=2 AWS_RETRY_MODE=standard AWS_CLI_CONNECT_TIMEOUT=2
-  local -A last_seen=() peer_of=() wrote=() contests=() backoff=()
+  local -A last_seen=() peer_of=() wrote=() contests=() contest_at=() backoff=() last_target=()
   local entry index alive lowest ok seen="" healthy=0 fresh=1 next=0 interval="${NAT_RECONCILE:-30}"
   for entry in $NAT_PEERS; do last_seen[${entry%%:*}]=$SECONDS; done
   log "watchdog of NAT $NAT_INDEX: peers $NAT_PEERS; routes $NAT_ROUTES"
