@@ -1,9 +1,9 @@
 """`aws` on the namespace test's script PATH: hands the call to the pre-warmed CLI of `netns_aws.py`.
 
 Run with `python -I -S` (no site, nothing but the standard library): it starts in milliseconds. It sends its argv,
-environment, directory, stdin/stdout/stderr and network namespace to the server (and appends its argv to
-$TINYSTACK_ROOT/aws.calls), whose forked child runs the real
-AWS CLI as this process, and exits with the child's status.
+environment, directory, stdin/stdout/stderr and network namespace to the server, whose forked child runs the real
+AWS CLI as this process, and exits with the child's status. It appends its argv to $TINYSTACK_ROOT/aws.calls, so the
+test can count and inspect each instance's calls.
 """
 
 import json

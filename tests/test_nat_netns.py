@@ -448,6 +448,7 @@ def _ha_nats(vpc: netns.Vpc) -> list[dict[str, Any]]:
     for number, nat in enumerate(nats, start=1):
         config = {"NAT_ENI_ID": nat["eni"], "NAT_VPC_CIDR": VPC_CIDR, "NAT_LOG_GROUP": LOG_GROUP}
         nat["script"] = user_data({**config, "NAT_INDEX": str(number), "NAT_PEERS": peers, "NAT_ROUTES": routes})
+        assert len(nat["script"].encode()) < 16 * 1024, "EC2 takes at most 16 KB of user data (not gzipped here)"
         nat["group"] = _nat_group(
             {"ec2": ec2, "autoscaling": vpc.autoscaling}, f"ha-{number}", nat["subnet"], network["group"], nat["script"]
         )

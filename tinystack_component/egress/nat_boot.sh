@@ -1,14 +1,11 @@
 #!/bin/bash
-# TinyStack NAT: launch-template user data (boot); installed as /usr/local/sbin/tinystack-nat for restore (reboot)
-# and watchdog. Boot stays silent to peer pings and does all preflight (firewall tool, ruleset check, sysctls)
-# while the predecessor still forwards; then attaches the static interface that the routes and the Elastic IP
-# target, routes, masquerades and persists. A failure logs why (NAT_LOG_GROUP, stream = instance id), marks the
-# instance Unhealthy (else powers off, for the EC2 check) and downs the static interface.
-# Firewall: nft, else iptables, else nftables from dnf over the launch-time public IP (no AMI assumption).
-# Peers only ping, so a NAT answers only while it forwards (ip_forward, rules, route, egress). Route tables are
-# read on a peer change, on becoming healthy and every NAT_RECONCILE s; a NAT writes a table only over a dead or
-# blackholed target, or takes its own back then (never on each loop, never from a NAT its config lacks).
-# Test overrides: TINYSTACK_ROOT, TINYSTACK_IMDS_URL, AWS_ENDPOINT_URL and the NAT_* timings below.
+# TinyStack NAT user data (boot), installed as /usr/local/sbin/tinystack-nat for restore (reboot) and watchdog.
+# Boot is silent to peer pings; preflight (firewall tool: nft, else iptables, else dnf's nftables over the
+# launch-time public IP; ruleset check; sysctls) runs while the predecessor still forwards; then it attaches the
+# static interface (routes and Elastic IP target it), masquerades, persists. A failure logs why (NAT_LOG_GROUP),
+# marks the instance Unhealthy (else powers off) and downs the static interface. Peers only ping, so a NAT answers
+# only while it forwards; it writes a route table only over a dead target, or takes its own back on becoming healthy
+# and every NAT_RECONCILE s, never from a NAT its config lacks. Tests override TINYSTACK_*, AWS_ENDPOINT_URL, NAT_*.
 set -euo pipefail
 # @config@
 : "${NAT_ENI_ID:?}" "${NAT_VPC_CIDR:?}" "${NAT_LOG_GROUP:?}" "${NAT_INDEX:=1}" "${NAT_PEERS:=}" "${NAT_ROUTES:=}"
@@ -30,11 +27,8 @@ silent() { sysctl -qw "net.ipv4.icmp_echo_ignore_all=$1"; }
 ship_log() {
   [ -n "$INSTANCE_ID" ] || return 0
   aws logs create-log-stream --log-group-name "$NAT_LOG_GROUP" --log-stream-name "$INSTANCE_ID" >/dev/null 2>&1 || true
-  python3 - "$LOG" >"$STATE/log-events.json" <<'PY'
-import json, sys, time
-now = int(time.time() * 1000)
-print(json.dumps([{"timestamp": now, "message": line.rstrip("\n")} for line in open(sys.argv[1]) if line.strip()]))
-PY
+  python3 -c 'import json,sys,time;t=int(time.time()*1000);print(json.dumps([{"timestamp":t,"message":l.rstrip()} for l in open(sys.argv[1]) if l.strip()]))' \
+    "$LOG" >"$STATE/log-events.json"
   aws logs put-log-events --log-group-name "$NAT_LOG_GROUP" --log-stream-name "$INSTANCE_ID" \
     --log-events "file://$STATE/log-events.json" >/dev/null
 }
@@ -102,16 +96,6 @@ attach_static_interface() {
 
 firewall_tool() {
   if command -v nft >/dev/null; then echo nft; elif command -v iptables >/dev/null; then echo iptables; fi
-}
-
-install_nftables() {
-  local attempt
-  for attempt in 1 2 3; do
-    dnf install -y nftables && return 0
-    log "dnf install nftables failed (attempt $attempt)"
-    sleep "$POLL"
-  done
-  return 1
 }
 
 write_rules() {
@@ -199,7 +183,7 @@ boot() {
   TOOL=$(firewall_tool)
   if [ -z "$TOOL" ]; then
     log "no nft or iptables: installing nftables"
-    install_nftables
+    for _ in 1 2 3; do dnf install -y nftables && break; sleep "$POLL"; done
     TOOL=$(firewall_tool)
     [ -n "$TOOL" ]
   fi
@@ -232,7 +216,6 @@ boot() {
   persist
   silent 0
 
-  step="releasing the launch-time address"
   release
   log "NAT ready: $NAT_VPC_CIDR masqueraded out of $STATIC_IF ($NAT_ENI_ID)"
 }
