@@ -353,7 +353,8 @@ class Vpc:
         return ready
 
     def tool_path(self, tools: tuple[str, ...]) -> str:
-        """PATH: stubs for systemctl, dnf and poweroff (recorded), the AWS CLI's shim (records each call), the given system tools, the venv (python3)."""
+        """PATH: stubs for systemctl, dnf and poweroff (recorded), the AWS CLI's shim (records each call), the given
+        system tools, the venv (python3)."""
         name = "tools-" + "-".join(sorted(tools))
         directory = self.tmp / name
         if not directory.exists():

@@ -378,7 +378,8 @@ def _nft_not_loading(vpc: netns.Vpc) -> str:
     directory.mkdir()
     nft = directory / "nft"
     real = subprocess.run(["sh", "-c", "command -v nft"], capture_output=True, text=True).stdout.strip()
-    nft.write_text(f'#!/bin/bash\n[ "$1" = -f ] && {{ echo "nft (planted): load refused" >&2; exit 1; }}\nexec {real} "$@"\n')
+    refuse = '[ "$1" = -f ] && { echo "nft (planted): load refused" >&2; exit 1; }'
+    nft.write_text(f'#!/bin/bash\n{refuse}\nexec {real} "$@"\n')
     nft.chmod(0o755)
     return f"{directory}:{vpc.tool_path(netns.TOOLS)}"
 
@@ -494,7 +495,8 @@ def test_a_surviving_nat_takes_over_a_dead_nats_az_and_gives_it_back(vpc):
     print(f"\nNAT takeover: AZ 1's route moved to NAT 2 {took:.2f} s after NAT 1 died; egress gap {gap:.2f} s")
     assert gap < 30 and took < 30
     after_kill = [(at, table, eni) for at, table, eni in vpc.route_history if at > killed_at and table == tables[0]]
-    assert [eni for _, _, eni in after_kill] == [nats[1]["eni"]], "one move, to the lowest surviving NAT, no flapping"
+    moves = [eni for _, _, eni in after_kill]
+    assert moves == [nats[1]["eni"]], f"one move to the lowest survivor, no flapping: {moves}\n{_watchdog_logs(nats)}"
 
     # A replacement in AZ 1 boots, takes the interface from the dead instance, and its route back.
     returned_at = time.monotonic()
@@ -527,7 +529,8 @@ def test_a_nat_without_egress_takes_nothing_over_and_hands_its_az_on(vpc):
     try:
         moved = netns.wait_until(lambda: _route_target(vpc, tables[1]) == nats[0]["eni"], 30, interval=0.1)
         took = time.monotonic() - cut_at
-        assert moved, f"AZ 2's route still targets {_route_target(vpc, tables[1])}"
+        history = [(round(at - cut_at, 2), table, eni) for at, table, eni in vpc.route_history if at > cut_at]
+        assert moved, f"AZ 2 on {_route_target(vpc, tables[1])}: {history}\n{_watchdog_logs(nats)}"
         assert _ignores_pings(nats[1]["instance"]), "a NAT without egress goes silent for its peers"
         assert netns.wait_until(lambda: netns.probe(APP2, "tcp", timeout=0.3) == nats[0]["address"], 5)
         changes = [(table, eni) for at, table, eni in vpc.route_history if at > cut_at and table != tables[2]]
@@ -545,6 +548,15 @@ def test_a_nat_without_egress_takes_nothing_over_and_hands_its_az_on(vpc):
     assert netns.wait_until(lambda: _route_target(vpc, tables[2]) == nats[2]["eni"], 10, interval=0.2)
     assert netns.probe(f"{netns.PREFIX}app3", "tcp") == nats[2]["address"]
     _watchdog_api_calls(nats)
+
+
+def _watchdog_logs(nats: list[dict[str, Any]]) -> str:
+    """Each NAT's ENI and the end of its watchdog's output, for a failure message."""
+    return "\n".join(
+        f"NAT {number} ({nat['eni']}):\n"
+        + (nat["instance"].root / "tinystack-nat-watchdog.service.out").read_text()[-1200:]
+        for number, nat in enumerate(nats, start=1)
+    )
 
 
 def _ignores_pings(instance: netns.Instance) -> bool:

@@ -245,7 +245,7 @@ restore() {
 # connect (a slow, throttled or denied answer is still egress).
 forwards() {
   [ "$(sysctl -n net.ipv4.ip_forward)" = 1 ] && interface_with_mac "$STATIC_MAC" && rules_loaded &&
-    { routed_out_static_interface || { log "default route drifted: re-applying it"; route_out_static_interface; }; } &&
+    { routed_out_static_interface || { log "default route drifted: re-applying it"; route_out_static_interface && repaired=1; }; } &&
     [ "$(curl -s -o /dev/null -w '%{time_connect}' --connect-timeout 2 -m 4 "${AWS_ENDPOINT_URL:-https://ec2.$AWS_DEFAULT_REGION.amazonaws.com/}")" != 0.000000 ]
 }
 
@@ -306,11 +306,14 @@ watchdog() {
   load_state
   export AWS_MAX_ATTEMPTS=2 AWS_RETRY_MODE=standard AWS_CLI_CONNECT_TIMEOUT=2
   local -A last_seen=() peer_of=() wrote=() contests=() contest_at=() backoff=() last_target=()
-  local entry index alive lowest ok seen="" healthy=0 fresh=1 next=0 interval="${NAT_RECONCILE:-30}"
+  local entry index alive lowest ok repaired seen="" healthy=0 fresh=1 next=0 interval="${NAT_RECONCILE:-30}"
   for entry in $NAT_PEERS; do last_seen[${entry%%:*}]=$SECONDS; done
   log "watchdog of NAT $NAT_INDEX: peers $NAT_PEERS; routes $NAT_ROUTES"
   while true; do
-    forwards && ok=1 || ok=0
+    repaired="" ok=0
+    forwards && ok=1
+    # Pings this NAT missed while itself broken say nothing about its peers.
+    [ "$ok$repaired" = 1 ] || for index in "${!last_seen[@]}"; do last_seen[$index]=$SECONDS; done
     for entry in $NAT_PEERS; do
       [ "${entry%%:*}" = "$NAT_INDEX" ] || ! ping -c 1 -W 1 "${entry#*:}" >/dev/null 2>&1 || last_seen[${entry%%:*}]=$SECONDS
     done
