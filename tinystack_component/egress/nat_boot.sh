@@ -38,10 +38,10 @@ on_exit() {
   trap - EXIT
   if [ "$status" -ne 0 ]; then
     silent 1 || true
-    log "FAILED while $step (exit $status): marking the instance Unhealthy so the Auto Scaling group replaces it"
+    log "FAILED while $step (exit $status): marking the instance Unhealthy"
     [ -n "$INSTANCE_ID" ] && aws autoscaling set-instance-health --instance-id "$INSTANCE_ID" \
       --health-status Unhealthy --no-should-respect-grace-period || marked=0
-    [ "$marked" = 1 ] || log "could not mark the instance Unhealthy: powering off for the EC2 health check"
+    [ "$marked" = 1 ] || log "could not mark the instance Unhealthy: powering off"
   fi
   if [ "$status" -ne 0 ] || [ "${MODE:-boot}" = boot ]; then
     ship_log || log "could not ship the log to $NAT_LOG_GROUP"
@@ -173,7 +173,7 @@ boot() {
   AWS_DEFAULT_REGION=$(imds placement/region)
   PRIMARY_ENI=$(imds "network/interfaces/macs/$(imds mac)/interface-id")
   export AWS_DEFAULT_REGION
-  log "instance $INSTANCE_ID in $AWS_DEFAULT_REGION: NAT for $NAT_VPC_CIDR through $NAT_ENI_ID"
+  log "instance $INSTANCE_ID: NAT for $NAT_VPC_CIDR through $NAT_ENI_ID"
 
   step="waiting for a default route"
   wait_for "${NAT_WAIT_TIMEOUT:-120}" has_default_route
@@ -304,7 +304,9 @@ reconcile() {
 watchdog() {
   step="watching the other NATs"
   load_state
-  export AWS_MAX_ATTEMPTS=2 AWS_RETRY_MODE=standard AWS_CLI_CONNECT_TIMEOUT=2
+  # One short attempt (the next loop retries): a call must not hang the loop when egress breaks mid-call.
+  export AWS_MAX_ATTEMPTS=1
+  aws() { command aws --cli-connect-timeout 2 --cli-read-timeout 5 "$@"; }
   local -A last_seen=() peer_of=() wrote=() contests=() contest_at=() backoff=() last_target=()
   local entry index alive lowest ok repaired seen="" healthy=0 fresh=1 next=0 interval="${NAT_RECONCILE:-30}"
   for entry in $NAT_PEERS; do last_seen[${entry%%:*}]=$SECONDS; done
