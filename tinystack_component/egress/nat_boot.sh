@@ -314,8 +314,8 @@ watchdog() {
   while true; do
     repaired="" ok=0
     forwards && ok=1
-    # Pings this NAT missed while itself broken say nothing about its peers.
-    [ "$ok$repaired" = 1 ] || for index in "${!last_seen[@]}"; do last_seen[$index]=$SECONDS; done
+    # Pings missed while this NAT was broken or just healthy (peers boot silent too) say nothing about its peers.
+    [ "$ok$repaired$healthy" = 11 ] || for index in "${!last_seen[@]}"; do last_seen[$index]=$SECONDS; done
     for entry in $NAT_PEERS; do
       [ "${entry%%:*}" = "$NAT_INDEX" ] || ! ping -c 1 -W 1 "${entry#*:}" >/dev/null 2>&1 || last_seen[${entry%%:*}]=$SECONDS
     done
