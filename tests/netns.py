@@ -353,7 +353,8 @@ class Vpc:
         return ready
 
     def tool_path(self, tools: tuple[str, ...]) -> str:
-        """PATH: stubs for systemctl and dnf, the AWS CLI's shim, the given system tools, the venv (python3)."""
+        """PATH: stubs for systemctl, dnf and poweroff (recorded), the AWS CLI's shim (records each call), the given
+        system tools, the venv (python3)."""
         name = "tools-" + "-".join(sorted(tools))
         directory = self.tmp / name
         if not directory.exists():
@@ -364,6 +365,7 @@ class Vpc:
                     (directory / tool).symlink_to(found)
             _stub(directory / "systemctl", 'echo "systemctl $*" >> "$TINYSTACK_ROOT/systemctl.calls"')
             _stub(directory / "dnf", 'echo "dnf (stub): no package repository in the test" >&2; exit 1')
+            _stub(directory / "poweroff", 'echo poweroff >> "$TINYSTACK_ROOT/poweroff.calls"')
             shim = Path(__file__).with_name("netns_aws_shim.py").read_text()
             _stub(directory / "aws", shim, interpreter=f"{sys.executable} -IS")
         return f"{directory}:{VENV_BIN}:/usr/bin"

@@ -254,7 +254,8 @@ def _build(vpc: netns.Vpc) -> None:
     vpc.static_eni = static["NetworkInterfaceId"]
     config = {"NAT_VPC_CIDR": VPC_CIDR, "NAT_LOG_GROUP": LOG_GROUP}
     vpc.script = user_data({"NAT_ENI_ID": static["NetworkInterfaceId"], **config})
-    vpc.planted_script = user_data({"NAT_ENI_ID": planted["NetworkInterfaceId"], **config})
+    vpc.planted_eni = planted["NetworkInterfaceId"]
+    vpc.planted_script = user_data({"NAT_ENI_ID": vpc.planted_eni, **config})
     vpc.refused_script = user_data({"NAT_ENI_ID": "eni-0123456789abcdef0", **config})
     vpc.group = _nat_group(clients, "web-nat", subnet, group, vpc.script)
     vpc.planted_group = _nat_group(clients, "planted", subnet, group, vpc.planted_script)
@@ -354,15 +355,33 @@ def _planted(
 
 
 def _start_planted_failures(vpc: netns.Vpc) -> dict[str, Any]:
-    """The three planted failures, on their own group and interface: started with the module, as they only wait."""
-    no_firewall = vpc.tool_path(("ip", "sysctl"))
+    """The planted failures, on their own group and interface: started with the module, as they only wait.
+    Keyed by the step each must fail in."""
+    no_firewall = vpc.tool_path(("ip", "sysctl", "ping"))
+    planted_eni = vpc.planted_eni
+    # No API at all (connection refused): marking Unhealthy fails too, so the last resort is poweroff.
+    no_api = {"NAT_ATTACH_TIMEOUT": "1", "AWS_ENDPOINT_URL": f"http://{netns.INTERNET_HOST}:9", "AWS_MAX_ATTEMPTS": "1"}
     return {
         "waiting for a default route": _planted(
             vpc, vpc.planted_script, default_route=False, env={"NAT_WAIT_TIMEOUT": "1"}
         ),
         "finding nft or iptables": _planted(vpc, vpc.planted_script, path=no_firewall),
         "attaching eni-0123456789abcdef0": _planted(vpc, vpc.refused_script, env={"NAT_ATTACH_TIMEOUT": "1"}),
+        f"attaching {planted_eni}": _planted(vpc, vpc.planted_script, env=no_api),
+        # After the attach: the ruleset checks (`nft -c`) but does not load; the static interface goes down.
+        f"masquerading {VPC_CIDR} out of ens6 with nft": _planted(vpc, vpc.planted_script, path=_nft_not_loading(vpc)),
     }
+
+
+def _nft_not_loading(vpc: netns.Vpc) -> str:
+    directory = vpc.tmp / "nft-not-loading"
+    directory.mkdir()
+    nft = directory / "nft"
+    real = subprocess.run(["sh", "-c", "command -v nft"], capture_output=True, text=True).stdout.strip()
+    refuse = '[ "$1" = -f ] && { echo "nft (planted): load refused" >&2; exit 1; }'
+    nft.write_text(f'#!/bin/bash\n{refuse}\nexec {real} "$@"\n')
+    nft.chmod(0o755)
+    return f"{directory}:{vpc.tool_path(netns.TOOLS)}"
 
 
 def test_each_planted_failure_marks_the_instance_unhealthy_and_exits_non_zero(vpc):
@@ -372,8 +391,21 @@ def test_each_planted_failure_marks_the_instance_unhealthy_and_exits_non_zero(vp
     for step, (instance, _) in runs.items():
         status, output = results[step]
         assert status not in (0, -1), f"{step}: exited {status}\n{output}\nfabric errors: {vpc.errors[-3:]}"
+        assert f"FAILED while {step}" in output, output
+        # Silent to the other NATs' probes from the first line, and still after the failure.
+        assert netns.in_ns(instance.ns, "sysctl", "-n", "net.ipv4.icmp_echo_ignore_all").strip() == "1", step
+        powered_off = (instance.root / "poweroff.calls").exists()
+        assert powered_off == (step == f"attaching {vpc.planted_eni}"), f"{step}: poweroff {powered_off}\n{output}"
+        if powered_off:
+            assert "could not mark the instance Unhealthy: powering off" in output
+            continue
         assert health(vpc, instance.id) == "Unhealthy", f"{step}\n{output}"
         assert f"FAILED while {step}" in boot_log(vpc, instance.id), output
+        if step.startswith("masquerading"):
+            assert "state DOWN" in netns.in_ns(instance.ns, "ip", "link", "show", "ens6"), "static interface down"
+    # Without a firewall tool (and dnf failing) the boot stops before it touches any interface.
+    calls = (runs["finding nft or iptables"][0].root / "aws.calls").read_text()
+    assert "network-interface" not in calls, calls
     # The static interface of the working NAT was never touched.
     if hasattr(vpc, "second"):
         assert attached_to(vpc, vpc.static_eni) == vpc.second.id
@@ -381,7 +413,11 @@ def test_each_planted_failure_marks_the_instance_unhealthy_and_exits_non_zero(vp
 
 # --- a NAT per AZ: takeover and return ----------------------------------------------------------------------------
 
-WATCH = {"NAT_TAKEOVER_AFTER": os.environ.get("NAT_TEST_TAKEOVER_AFTER", "2"), "NAT_WATCH_INTERVAL": "1"}
+WATCH = {
+    "NAT_TAKEOVER_AFTER": os.environ.get("NAT_TEST_TAKEOVER_AFTER", "2"),
+    "NAT_WATCH_INTERVAL": "1",
+    "NAT_RECONCILE": "5",  # the slow reconcile (30 s on EC2), short enough to run in this test
+}
 
 
 def _route_target(vpc: netns.Vpc, table: str) -> str:
@@ -413,6 +449,7 @@ def _ha_nats(vpc: netns.Vpc) -> list[dict[str, Any]]:
     for number, nat in enumerate(nats, start=1):
         config = {"NAT_ENI_ID": nat["eni"], "NAT_VPC_CIDR": VPC_CIDR, "NAT_LOG_GROUP": LOG_GROUP}
         nat["script"] = user_data({**config, "NAT_INDEX": str(number), "NAT_PEERS": peers, "NAT_ROUTES": routes})
+        assert len(nat["script"].encode()) < 16 * 1024, "EC2 takes at most 16 KB of user data (not gzipped here)"
         nat["group"] = _nat_group(
             {"ec2": ec2, "autoscaling": vpc.autoscaling}, f"ha-{number}", nat["subnet"], network["group"], nat["script"]
         )
@@ -424,7 +461,7 @@ def _boot_ha(vpc: netns.Vpc, nat: dict[str, Any]) -> netns.Instance:
     status, output = finish(vpc.run_script(instance, nat["script"]))
     assert status == 0, output
     vpc.start_unit(instance, "tinystack-nat-watchdog.service", WATCH)
-    nat["instance"] = instance
+    nat["instance"], nat["watching_since"] = instance, time.monotonic()
     return instance
 
 
@@ -458,7 +495,8 @@ def test_a_surviving_nat_takes_over_a_dead_nats_az_and_gives_it_back(vpc):
     print(f"\nNAT takeover: AZ 1's route moved to NAT 2 {took:.2f} s after NAT 1 died; egress gap {gap:.2f} s")
     assert gap < 30 and took < 30
     after_kill = [(at, table, eni) for at, table, eni in vpc.route_history if at > killed_at and table == tables[0]]
-    assert [eni for _, _, eni in after_kill] == [nats[1]["eni"]], "one move, to the lowest surviving NAT, no flapping"
+    moves = [eni for _, _, eni in after_kill]
+    assert moves == [nats[1]["eni"]], f"one move to the lowest survivor, no flapping: {moves}\n{_watchdog_logs(nats)}"
 
     # A replacement in AZ 1 boots, takes the interface from the dead instance, and its route back.
     returned_at = time.monotonic()
@@ -486,12 +524,16 @@ def test_a_nat_without_egress_takes_nothing_over_and_hands_its_az_on(vpc):
         f"  ip saddr {address} drop\n  ip daddr {address} drop\n }}\n}}\n",
     )
     cut_at = time.monotonic()
+    # Meanwhile the OS drops NAT 3's default route (networkd, ec2-net-utils): its watchdog puts it back.
+    netns.in_ns(nats[2]["instance"].ns, "ip", "route", "del", "default")
     try:
         moved = netns.wait_until(lambda: _route_target(vpc, tables[1]) == nats[0]["eni"], 30, interval=0.1)
         took = time.monotonic() - cut_at
-        assert moved, f"AZ 2's route still targets {_route_target(vpc, tables[1])}"
+        history = [(round(at - cut_at, 2), table, eni) for at, table, eni in vpc.route_history if at > cut_at]
+        assert moved, f"AZ 2 on {_route_target(vpc, tables[1])}: {history}\n{_watchdog_logs(nats)}"
+        assert _ignores_pings(nats[1]["instance"]), "a NAT without egress goes silent for its peers"
         assert netns.wait_until(lambda: netns.probe(APP2, "tcp", timeout=0.3) == nats[0]["address"], 5)
-        changes = [(table, eni) for at, table, eni in vpc.route_history if at > cut_at]
+        changes = [(table, eni) for at, table, eni in vpc.route_history if at > cut_at and table != tables[2]]
         assert changes == [(tables[1], nats[0]["eni"])], "NAT 2 took nothing over; NAT 3 left AZ 2 to NAT 1"
         print(f"\nNAT 2 without egress: AZ 2's route moved to NAT 1 {took:.2f} s after the cut")
     finally:
@@ -500,3 +542,36 @@ def test_a_nat_without_egress_takes_nothing_over_and_hands_its_az_on(vpc):
     assert netns.wait_until(lambda: _route_target(vpc, tables[1]) == nats[1]["eni"], 30, interval=0.1)
     print(f"NAT 2 with egress again took AZ 2's route back after {time.monotonic() - back_at:.2f} s")
     assert netns.wait_until(lambda: netns.probe(APP2, "tcp", timeout=0.3) == nats[1]["address"], 5)
+    assert not _ignores_pings(nats[1]["instance"])
+    assert "dev ens6" in netns.in_ns(nats[2]["instance"].ns, "ip", "route", "show", "default")
+    # Without its route NAT 3 may miss a probe (NAT 1 then carries AZ 3): its reconcile takes AZ 3 back.
+    assert netns.wait_until(lambda: _route_target(vpc, tables[2]) == nats[2]["eni"], 10, interval=0.2)
+    assert netns.probe(f"{netns.PREFIX}app3", "tcp") == nats[2]["address"]
+    _watchdog_api_calls(nats)
+
+
+def _watchdog_logs(nats: list[dict[str, Any]]) -> str:
+    """Each NAT's ENI and the end of its watchdog's output, for a failure message."""
+    return "\n".join(
+        f"NAT {number} ({nat['eni']}):\n"
+        + (nat["instance"].root / "tinystack-nat-watchdog.service.out").read_text()[-1200:]
+        for number, nat in enumerate(nats, start=1)
+    )
+
+
+def _ignores_pings(instance: netns.Instance) -> bool:
+    return netns.in_ns(instance.ns, "sysctl", "-n", "net.ipv4.icmp_echo_ignore_all").strip() == "1"
+
+
+def _watchdog_api_calls(nats: list[dict[str, Any]]) -> None:
+    """The watchdogs read the route tables on a change and every NAT_RECONCILE s, not on every loop; each one keeps
+    giving back the launch-time public IP (moto ignores the attribute, so the primary interface keeps it)."""
+    for number, nat in enumerate(nats, start=1):
+        calls = (nat["instance"].root / "aws.calls").read_text().splitlines()
+        watched = time.monotonic() - nat["watching_since"]
+        loops = watched / float(WATCH["NAT_WATCH_INTERVAL"])
+        reads = sum("ec2 describe-route-tables" in call for call in calls)
+        releases = sum("--no-associate-public-ip-address" in call for call in calls)
+        print(f"NAT {number}'s watchdog: {reads} DescribeRouteTables in {watched:.1f} s (~{loops:.0f} loops)")
+        assert reads <= watched / float(WATCH["NAT_RECONCILE"]) + 6, calls  # + the peer changes of these tests
+        assert releases >= 2, "the boot's release of the launch-time address is retried"

@@ -1,84 +1,63 @@
 #!/bin/bash
-# TinyStack NAT instance: user data of the NAT launch template, and (copied to /usr/local/sbin/tinystack-nat) the
-# `restore` step a systemd unit replays after a reboot.
-#
-# It attaches the stack's static network interface (the one the app routes and the Elastic IP point at), routes the
-# instance's default route out of it, forwards and masquerades the VPC CIDR there, and persists all of that. Any
-# failing step marks the instance Unhealthy, so the Auto Scaling group replaces it, and says why in the boot log,
-# which goes to the CloudWatch log group NAT_LOG_GROUP (stream = instance id) and /var/log/tinystack-nat.log.
-#
-# It installs nothing before the Elastic IP path works: it needs only what the standard AL2023 AMI ships (bash,
-# iproute2, curl, python3, AWS CLI v2), and nft, which the standard AL2023 AMI has as its packet filter (the minimal
-# AMI lacks it: jamesmoriarty/cfn-cheapest-nat #14/#16; alterNAT's AL2023 port, chime/terraform-aws-alternat #116,
-# uses nft). iptables is used when nft is absent. With neither, it installs nftables with dnf only once egress
-# through the static interface works, and fails loudly when that fails.
-#
-# With a NAT per AZ, `watchdog` (a systemd service the boot writes) probes the other NATs' static addresses; a peer
-# silent for NAT_TAKEOVER_AFTER seconds loses its AZ's default route to the lowest-numbered NAT still alive, and every
-# NAT keeps (or takes back) its own AZ's route. A NAT that cannot reach the EC2 API (its own egress) changes nothing
-# and stops answering the probes, so that its own AZ goes to a NAT that has egress. Probes are ping (AL2023's iputils).
-#
-# Environment overrides, all optional (the tests use them; on EC2 the defaults apply): TINYSTACK_ROOT (prefix for
-# every file written), TINYSTACK_IMDS_URL, NAT_ATTACH_TIMEOUT, NAT_WAIT_TIMEOUT, NAT_POLL_INTERVAL,
-# NAT_TAKEOVER_AFTER, NAT_WATCH_INTERVAL (seconds).
+# TinyStack NAT user data (boot), installed as /usr/local/sbin/tinystack-nat for restore (reboot) and watchdog.
+# Boot is silent to peer pings; preflight (firewall tool: nft, else iptables, else dnf's nftables over the
+# launch-time public IP; ruleset check; sysctls) runs while the predecessor still forwards; then it attaches the
+# static interface (routes and Elastic IP target it), masquerades, persists. A failure logs why (NAT_LOG_GROUP),
+# marks the instance Unhealthy (else powers off) and downs the static interface. Peers only ping, so a NAT answers
+# only while it forwards; it writes a route table only over a dead target, or takes its own back on becoming healthy
+# and every NAT_RECONCILE s, never from a NAT its config lacks. Tests override TINYSTACK_*, AWS_ENDPOINT_URL, NAT_*.
 set -euo pipefail
 # @config@
 : "${NAT_ENI_ID:?}" "${NAT_VPC_CIDR:?}" "${NAT_LOG_GROUP:?}" "${NAT_INDEX:=1}" "${NAT_PEERS:=}" "${NAT_ROUTES:=}"
-
 ROOT="${TINYSTACK_ROOT:-}"
 IMDS="${TINYSTACK_IMDS_URL:-http://169.254.169.254}"
-ATTACH_TIMEOUT="${NAT_ATTACH_TIMEOUT:-300}"
-WAIT_TIMEOUT="${NAT_WAIT_TIMEOUT:-120}"
 POLL="${NAT_POLL_INTERVAL:-2}"
-TAKEOVER_AFTER="${NAT_TAKEOVER_AFTER:-6}"
-WATCH_INTERVAL="${NAT_WATCH_INTERVAL:-2}"
 STATE="$ROOT/etc/tinystack-nat"
 LOG="$ROOT/var/log/tinystack-nat.log"
 INSTALLED="$ROOT/usr/local/sbin/tinystack-nat"
-UNIT="$ROOT/etc/systemd/system/tinystack-nat.service"
+UNITS="$ROOT/etc/systemd/system"
+SYSCTL="$ROOT/etc/sysctl.d/90-tinystack-nat.conf"
 export AWS_PAGER=""
 mkdir -p "$STATE" "${LOG%/*}"
-
-step="starting"
-INSTANCE_ID=""
+step="starting" INSTANCE_ID="" STATIC_IF=""
 
 log() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" | tee -a "$LOG" >&2; }
+silent() { sysctl -qw "net.ipv4.icmp_echo_ignore_all=$1"; }
 
 ship_log() {
   [ -n "$INSTANCE_ID" ] || return 0
   aws logs create-log-stream --log-group-name "$NAT_LOG_GROUP" --log-stream-name "$INSTANCE_ID" >/dev/null 2>&1 || true
-  python3 - "$LOG" >"$STATE/log-events.json" <<'PY'
-import json, sys, time
-now = int(time.time() * 1000)
-print(json.dumps([{"timestamp": now, "message": line.rstrip("\n")} for line in open(sys.argv[1]) if line.strip()]))
-PY
+  python3 -c 'import json,sys,time;t=int(time.time()*1000);print(json.dumps([{"timestamp":t,"message":l.rstrip()} for l in open(sys.argv[1]) if l.strip()]))' \
+    "$LOG" >"$STATE/log-events.json"
   aws logs put-log-events --log-group-name "$NAT_LOG_GROUP" --log-stream-name "$INSTANCE_ID" \
     --log-events "file://$STATE/log-events.json" >/dev/null
 }
 
 on_exit() {
-  local status=$?
+  local status=$? marked=1
   trap - EXIT
   if [ "$status" -ne 0 ]; then
-    log "FAILED while $step (exit $status): marking the instance Unhealthy so the Auto Scaling group replaces it"
-    if [ -n "$INSTANCE_ID" ]; then
-      aws autoscaling set-instance-health --instance-id "$INSTANCE_ID" --health-status Unhealthy \
-        --no-should-respect-grace-period || log "could not mark $INSTANCE_ID Unhealthy"
-    fi
+    silent 1 || true
+    log "FAILED while $step (exit $status): marking the instance Unhealthy"
+    [ -n "$INSTANCE_ID" ] && aws autoscaling set-instance-health --instance-id "$INSTANCE_ID" \
+      --health-status Unhealthy --no-should-respect-grace-period || marked=0
+    [ "$marked" = 1 ] || log "could not mark the instance Unhealthy: powering off"
   fi
-  # After a reboot the journal has the unit's output; CloudWatch gets the log when something failed.
   if [ "$status" -ne 0 ] || [ "${MODE:-boot}" = boot ]; then
     ship_log || log "could not ship the log to $NAT_LOG_GROUP"
+  fi
+  # Last: the API calls above may need the static interface's route.
+  if [ "$status" -ne 0 ]; then
+    [ -z "$STATIC_IF" ] || ip link set "$STATIC_IF" down || true
+    [ "$marked" = 1 ] || poweroff || shutdown -h now || true
   fi
   exit "$status"
 }
 trap on_exit EXIT
 
-# Runs "$@" until it succeeds or $1 seconds pass.
 wait_for() {
-  local timeout=$1 deadline
+  local deadline=$((SECONDS + $1))
   shift
-  deadline=$((SECONDS + timeout))
   until "$@"; do
     [ "$SECONDS" -lt "$deadline" ] || return 1
     sleep "$POLL"
@@ -87,299 +66,284 @@ wait_for() {
 
 imds_token() { TOKEN=$(curl -sf --max-time 2 -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: 21600" "$IMDS/latest/api/token"); }
 imds() { curl -sf --max-time 2 -H "X-aws-ec2-metadata-token: $TOKEN" "$IMDS/latest/meta-data/$1"; }
-
 has_default_route() { [ -n "$(ip -4 route show default)" ]; }
 
-# The interface whose MAC address is $1, once it has an IPv4 address (the OS configures an attached interface).
 interface_with_mac() {
   local name
   name=$(ip -o link | awk -v mac="${1,,}" 'tolower($0) ~ ("link/ether " mac) {sub(":$", "", $2); sub("@.*", "", $2); print $2}')
   [ -n "$name" ] && [[ "$(ip -4 -o addr show dev "$name")" == *" inet "* ]] && STATIC_IF=$name
 }
 
-eni_field() {
-  aws ec2 describe-network-interfaces --network-interface-ids "$NAT_ENI_ID" \
-    --query "NetworkInterfaces[0].$1" --output text
-}
+eni() { aws ec2 describe-network-interfaces --network-interface-ids "$1" --query "NetworkInterfaces[0].$2" --output text; }
 
-# One attempt: done when the interface is ours; a previous instance of the group (a roll, a replacement whose
-# predecessor is still shutting down) loses it at once, so egress resumes here instead of after its shutdown.
+detached() { [ "$(eni "$NAT_ENI_ID" Attachment.InstanceId)" = None ]; }
+
+# A predecessor (roll, replacement) loses the interface: a normal detach, forced after NAT_DETACH_TIMEOUT.
 attach_static_interface() {
   local holder attachment
-  read -r holder attachment STATIC_MAC < <(eni_field "[Attachment.InstanceId, Attachment.AttachmentId, MacAddress]") ||
+  read -r holder attachment STATIC_MAC < <(eni "$NAT_ENI_ID" "[Attachment.InstanceId, Attachment.AttachmentId, MacAddress]") ||
     return 1
   [ "$holder" = "$INSTANCE_ID" ] && return 0
-  if [ "$holder" != "None" ] && [ -n "$holder" ]; then
+  if [ "$holder" != None ] && [ -n "$holder" ]; then
     log "$NAT_ENI_ID is held by $holder: detaching it"
-    aws ec2 detach-network-interface --attachment-id "$attachment" --force >/dev/null || true
+    aws ec2 detach-network-interface --attachment-id "$attachment" >/dev/null &&
+      wait_for "${NAT_DETACH_TIMEOUT:-10}" detached ||
+      aws ec2 detach-network-interface --attachment-id "$attachment" --force >/dev/null || true
   fi
   aws ec2 attach-network-interface --network-interface-id "$NAT_ENI_ID" --instance-id "$INSTANCE_ID" \
     --device-index 1 >/dev/null || { log "attach-network-interface refused; retrying"; return 1; }
 }
 
-egress_interface() { ip -4 -o route get 192.0.2.1 | sed -n 's/.* dev \([^ ]*\).*/\1/p'; }
-
 firewall_tool() {
   if command -v nft >/dev/null; then echo nft; elif command -v iptables >/dev/null; then echo iptables; fi
 }
 
-install_nftables() {
-  local attempt
-  for attempt in 1 2 3; do
-    dnf install -y nftables && return 0
-    log "dnf install nftables failed (attempt $attempt)"
-    sleep "$POLL"
-  done
-  return 1
-}
-
-# Writes the masquerade rules for interface $1 to $STATE and loads them.
-masquerade() {
+write_rules() {
   if [ "$TOOL" = nft ]; then
-    cat >"$STATE/nat.nft" <<EOF
-table ip tinystack_nat
-delete table ip tinystack_nat
-table ip tinystack_nat {
-  chain postrouting {
-    type nat hook postrouting priority 100; policy accept;
-    ip saddr $NAT_VPC_CIDR oifname "$1" masquerade
-  }
-}
-EOF
+    printf 'table ip tinystack_nat\ndelete table ip tinystack_nat\ntable ip tinystack_nat {\n chain postrouting {\n  type nat hook postrouting priority 100; policy accept;\n  ip saddr %s oifname "%s" masquerade\n }\n}\n' \
+      "$NAT_VPC_CIDR" "$1" >"$RULES"
   else
-    cat >"$STATE/nat.iptables" <<EOF
-*nat
-:POSTROUTING ACCEPT [0:0]
--A POSTROUTING -s $NAT_VPC_CIDR -o $1 -j MASQUERADE
-COMMIT
-*filter
-:FORWARD ACCEPT [0:0]
-COMMIT
-EOF
+    printf '*nat\n:POSTROUTING ACCEPT [0:0]\n-A POSTROUTING -s %s -o %s -j MASQUERADE\nCOMMIT\n*filter\n:FORWARD ACCEPT [0:0]\nCOMMIT\n' \
+      "$NAT_VPC_CIDR" "$1" >"$RULES"
   fi
-  load_rules
 }
 
-load_rules() {
-  if [ "$TOOL" = nft ]; then nft -f "$STATE/nat.nft"; else iptables-restore <"$STATE/nat.iptables"; fi
-}
+load_rules() { if [ "$TOOL" = nft ]; then nft "$@" -f "$RULES"; else iptables-restore "$@" <"$RULES"; fi; }
 
 rules_loaded() {
   if [ "$TOOL" = nft ]; then
-    [[ "$(nft list table ip tinystack_nat)" == *"oifname \"$EGRESS_IF\" masquerade"* ]]
+    [[ "$(nft list table ip tinystack_nat 2>/dev/null)" == *"oifname \"$STATIC_IF\" masquerade"* ]]
   else
-    iptables -t nat -C POSTROUTING -s "$NAT_VPC_CIDR" -o "$EGRESS_IF" -j MASQUERADE
+    iptables -t nat -C POSTROUTING -s "$NAT_VPC_CIDR" -o "$STATIC_IF" -j MASQUERADE 2>/dev/null
   fi
 }
 
+# No ICMP redirects (the VPC router routes the subnet; AWS's NAT AMI does the same); silent again after a reboot.
 enable_forwarding() {
-  mkdir -p "$ROOT/etc/sysctl.d"
-  printf 'net.ipv4.ip_forward = 1\n' >"$ROOT/etc/sysctl.d/90-tinystack-nat.conf"
-  sysctl -q -p "$ROOT/etc/sysctl.d/90-tinystack-nat.conf"
+  local name
+  mkdir -p "${SYSCTL%/*}"
+  printf 'net.ipv4.ip_forward = 1\nnet.ipv4.conf.all.send_redirects = 0\nnet.ipv4.conf.default.send_redirects = 0\nnet.ipv4.icmp_echo_ignore_all = 1\n' >"$SYSCTL"
+  sysctl -q -p "$SYSCTL"
+  for name in /proc/sys/net/ipv4/conf/*/send_redirects; do echo 0 >"$name"; done
   [ "$(sysctl -n net.ipv4.ip_forward)" = 1 ]
 }
 
-# The default route leaves through the static interface, whose address the Elastic IP maps to (as fck-nat does);
-# the primary interface's default route (DHCP) goes, or the kernel could still prefer it.
+# Out of the static interface (the Elastic IP maps to its address); the primary's DHCP route goes, or wins.
 route_out_static_interface() {
   local other
   ip route replace default via "$GATEWAY" dev "$STATIC_IF" metric 10
   while read -r other; do
     [ -n "$other" ] && ip route del $other
   done < <(ip -4 route show default | grep -v " dev $STATIC_IF ")
-  EGRESS_IF=$(egress_interface)
-  [ "$EGRESS_IF" = "$STATIC_IF" ]
+  routed_out_static_interface
+}
+routed_out_static_interface() { [ "$(ip -4 -o route get 192.0.2.1 | sed -n 's/.* dev \([^ ]*\).*/\1/p')" = "$STATIC_IF" ]; }
+
+unit() {
+  printf '[Unit]\nDescription=TinyStack NAT %s\nWants=network-online.target\nAfter=network-online.target%s\n\n[Service]\nExecStart=/usr/local/sbin/tinystack-nat %s\n%s\n\n[Install]\nWantedBy=multi-user.target\n' \
+    "$1" "${4:-}" "$1" "$2" >"$UNITS/tinystack-nat$3.service"
 }
 
 persist() {
-  mkdir -p "${INSTALLED%/*}"
+  mkdir -p "${INSTALLED%/*}" "$UNITS"
   install -m 0755 "$0" "$INSTALLED"
-  printf 'INSTANCE_ID=%s\nAWS_DEFAULT_REGION=%s\nSTATIC_MAC=%s\nGATEWAY=%s\nTOOL=%s\n' "$INSTANCE_ID" \
-    "$AWS_DEFAULT_REGION" "$STATIC_MAC" "$GATEWAY" "$TOOL" >"$STATE/nat.env"
-  mkdir -p "${UNIT%/*}"
-  cat >"$UNIT" <<'EOF'
-[Unit]
-Description=TinyStack NAT: forwarding, the default route out of the static interface, masquerade (after a reboot)
-Wants=network-online.target
-After=network-online.target
-
-[Service]
-Type=oneshot
-RemainAfterExit=yes
-ExecStart=/usr/local/sbin/tinystack-nat restore
-
-[Install]
-WantedBy=multi-user.target
-EOF
-  cat >"${UNIT%/*}/tinystack-nat-watchdog.service" <<'EOF'
-[Unit]
-Description=TinyStack NAT watchdog: keeps this AZ's default route, takes over a dead NAT's AZ
-After=tinystack-nat.service
-
-[Service]
-ExecStart=/usr/local/sbin/tinystack-nat watchdog
-Restart=always
-RestartSec=2
-
-[Install]
-WantedBy=multi-user.target
-EOF
+  printf 'INSTANCE_ID=%s\nAWS_DEFAULT_REGION=%s\nSTATIC_MAC=%s\nGATEWAY=%s\nTOOL=%s\nPRIMARY_ENI=%s\n' "$INSTANCE_ID" \
+    "$AWS_DEFAULT_REGION" "$STATIC_MAC" "$GATEWAY" "$TOOL" "$PRIMARY_ENI" >"$STATE/nat.env"
+  unit restore $'Type=oneshot\nRemainAfterExit=yes' ""
+  unit watchdog $'Restart=always\nRestartSec=2' -watchdog " tinystack-nat.service"
   systemctl daemon-reload
   systemctl enable tinystack-nat.service
   systemctl enable --now tinystack-nat-watchdog.service
 }
 
-# The address AWS gave the primary interface at launch is only for the API calls above: egress now leaves through
-# the Elastic IP, so giving it back saves $3.65/month. Failing here costs money, not egress, so it is only logged.
-release_launch_address() {
-  local mac primary
-  mac=$(imds mac) && primary=$(imds "network/interfaces/macs/$mac/interface-id") &&
-    aws ec2 modify-network-interface-attribute --network-interface-id "$primary" --no-associate-public-ip-address &&
-    log "released the launch-time public IPv4 address of $primary" ||
-    log "could not release the launch-time public IPv4 address (costs \$3.65/month, egress unaffected)"
+# The launch-time public IPv4 ($3.65/month) only served the calls before the attach: retried until gone.
+release() {
+  aws ec2 modify-network-interface-attribute --network-interface-id "$PRIMARY_ENI" --no-associate-public-ip-address ||
+    log "could not release the public IPv4 of $PRIMARY_ENI yet"
+}
+released() {
+  [ -n "${RELEASED:-}" ] || { [ "$(eni "$PRIMARY_ENI" Association.PublicIp)" = None ] && RELEASED=1 &&
+    log "the launch-time public IPv4 of $PRIMARY_ENI is released"; }
 }
 
 boot() {
   step="reading instance metadata"
-  wait_for "$WAIT_TIMEOUT" imds_token
+  wait_for "${NAT_WAIT_TIMEOUT:-120}" imds_token
   INSTANCE_ID=$(imds instance-id)
   AWS_DEFAULT_REGION=$(imds placement/region)
+  PRIMARY_ENI=$(imds "network/interfaces/macs/$(imds mac)/interface-id")
   export AWS_DEFAULT_REGION
-  log "instance $INSTANCE_ID in $AWS_DEFAULT_REGION: NAT for $NAT_VPC_CIDR through $NAT_ENI_ID"
+  log "instance $INSTANCE_ID: NAT for $NAT_VPC_CIDR through $NAT_ENI_ID"
 
   step="waiting for a default route"
-  wait_for "$WAIT_TIMEOUT" has_default_route
+  wait_for "${NAT_WAIT_TIMEOUT:-120}" has_default_route
   GATEWAY=$(ip -4 route show default | awk 'NR == 1 {print $3}')
-
-  step="attaching $NAT_ENI_ID"
-  wait_for "$ATTACH_TIMEOUT" attach_static_interface
-  log "attached $NAT_ENI_ID ($STATIC_MAC)"
-
-  step="waiting for the interface of $NAT_ENI_ID"
-  wait_for "$WAIT_TIMEOUT" interface_with_mac "$STATIC_MAC"
-
-  step="routing out of $STATIC_IF"
-  route_out_static_interface
-
-  step="enabling forwarding"
-  enable_forwarding
 
   step="finding nft or iptables"
   TOOL=$(firewall_tool)
   if [ -z "$TOOL" ]; then
-    log "neither nft nor iptables is installed: installing nftables through the Elastic IP"
-    install_nftables
+    log "no nft or iptables: installing nftables"
+    for _ in 1 2 3; do dnf install -y nftables && break; sleep "$POLL"; done
     TOOL=$(firewall_tool)
     [ -n "$TOOL" ]
   fi
+  RULES="$STATE/nat.$TOOL"
 
-  step="masquerading $NAT_VPC_CIDR out of $EGRESS_IF with $TOOL"
-  masquerade "$EGRESS_IF"
+  step="validating the $TOOL ruleset"
+  write_rules preflight0
+  if [ "$TOOL" = nft ]; then load_rules -c; else load_rules --test; fi
+
+  step="enabling forwarding"
+  enable_forwarding
+
+  step="attaching $NAT_ENI_ID"
+  wait_for "${NAT_ATTACH_TIMEOUT:-300}" attach_static_interface
+  log "attached $NAT_ENI_ID ($STATIC_MAC)"
+
+  step="waiting for the interface of $NAT_ENI_ID"
+  wait_for "${NAT_WAIT_TIMEOUT:-120}" interface_with_mac "$STATIC_MAC"
+  echo 0 >"/proc/sys/net/ipv4/conf/$STATIC_IF/send_redirects"
+
+  step="routing out of $STATIC_IF"
+  route_out_static_interface
+
+  step="masquerading $NAT_VPC_CIDR out of $STATIC_IF with $TOOL"
+  write_rules "$STATIC_IF"
+  load_rules
   rules_loaded
 
   step="persisting the NAT for reboots"
   persist
+  silent 0
 
-  step="releasing the launch-time address"
-  release_launch_address
-  log "NAT ready: $NAT_VPC_CIDR masqueraded out of $EGRESS_IF ($NAT_ENI_ID)"
+  release
+  log "NAT ready: $NAT_VPC_CIDR masqueraded out of $STATIC_IF ($NAT_ENI_ID)"
 }
 
-# After a reboot: the same forwarding, route and rules, from what boot() persisted, without any API call.
-restore() {
-  step="restoring the NAT after a reboot"
+load_state() {
+  set -a
   # shellcheck disable=SC1091
   . "$STATE/nat.env"
-  wait_for "$WAIT_TIMEOUT" interface_with_mac "$STATIC_MAC"
+  set +a
+  RULES="$STATE/nat.$TOOL"
+}
+
+# After a reboot, without any API call.
+restore() {
+  step="restoring the NAT after a reboot"
+  load_state
+  wait_for "${NAT_WAIT_TIMEOUT:-120}" interface_with_mac "$STATIC_MAC"
   route_out_static_interface
   enable_forwarding
   load_rules
   rules_loaded
-  log "NAT restored after a reboot: out of $EGRESS_IF"
+  silent 0
+  log "NAT restored after a reboot: out of $STATIC_IF"
 }
 
-# The default route of each app route table, as "<table> <target interface>" lines.
+# Alive = forwards. The OS (networkd, ec2-net-utils) may drop a foreign route: re-applied. Egress = the API's TCP
+# connect (a slow, throttled or denied answer is still egress).
+forwards() {
+  [ "$(sysctl -n net.ipv4.ip_forward)" = 1 ] && interface_with_mac "$STATIC_MAC" && rules_loaded &&
+    { routed_out_static_interface || { log "default route drifted: re-applying it"; route_out_static_interface && repaired=1; }; } &&
+    [ "$(curl -s -o /dev/null -w '%{time_connect}' --connect-timeout 2 -m 4 "${AWS_ENDPOINT_URL:-https://ec2.$AWS_DEFAULT_REGION.amazonaws.com/}")" != 0.000000 ]
+}
+
 default_routes() {
   local tables=() entry
   for entry in $NAT_ROUTES; do tables+=("${entry%%:*}"); done
-  aws ec2 describe-route-tables --cli-connect-timeout 2 --cli-read-timeout 5 --route-table-ids "${tables[@]}" \
-    --output text \
-    --query 'RouteTables[].[RouteTableId, Routes[?DestinationCidrBlock==`0.0.0.0/0`].NetworkInterfaceId | [0]]'
+  local d='Routes[?DestinationCidrBlock==`0.0.0.0/0`] | [0]'
+  aws ec2 describe-route-tables --route-table-ids "${tables[@]}" --output text \
+    --query "RouteTables[].[RouteTableId, $d.NetworkInterfaceId, $d.State]"
 }
 
-ignore_probes() {
-  if [ "$TOOL" = nft ]; then
-    nft -f - <<'EOF'
-table ip tinystack_silent
-delete table ip tinystack_silent
-table ip tinystack_silent {
-  chain input {
-    type filter hook input priority 0; policy accept;
-    icmp type echo-request drop
-  }
-}
-EOF
-  else
-    iptables -C INPUT -p icmp --icmp-type echo-request -j DROP 2>/dev/null ||
-      iptables -I INPUT -p icmp --icmp-type echo-request -j DROP
-  fi
+# Peer index by static interface id.
+peer_interfaces() {
+  local addresses=() entry address id
+  for entry in $NAT_PEERS; do addresses+=("${entry#*:}"); done
+  [ "${#addresses[@]}" -gt 0 ] || return 0
+  while read -r address id; do
+    for entry in $NAT_PEERS; do [ "${entry#*:}" = "$address" ] && peer_of[$id]=${entry%%:*}; done
+  done < <(aws ec2 describe-network-interfaces --filters "Name=addresses.private-ip-address,Values=$(IFS=,; echo "${addresses[*]}")" \
+    --output text --query 'NetworkInterfaces[].[PrivateIpAddress, NetworkInterfaceId]')
 }
 
-answer_probes() {
-  if [ "$TOOL" = nft ]; then
-    nft delete table ip tinystack_silent 2>/dev/null || true
-  else
-    while iptables -D INPUT -p icmp --icmp-type echo-request -j DROP 2>/dev/null; do :; done
-  fi
+# $1 = 1 on becoming healthy and every NAT_RECONCILE s: only then an owner takes its table back from a live peer.
+reconcile() {
+  local routes table target state entry owner holder wanted pause="${NAT_BACKOFF:-300}"
+  [ -n "$NAT_ROUTES" ] || return 0
+  routes=$(default_routes) || return 1
+  while read -r table target state; do
+    for entry in $NAT_ROUTES; do [ "${entry%%:*}" = "$table" ] && owner=${entry#*:}; done
+    holder=${peer_of[$target]:-}
+    # A table that just moved to a peer proves that peer alive, whatever its pings said so far.
+    [ -z "$holder" ] || [ "$target" = "${last_target[$table]:-$target}" ] || { last_seen[$holder]=$SECONDS; alive+="$holder "; }
+    last_target[$table]=$target
+    [ "$target" = "$NAT_ENI_ID" ] && { wrote[$table]=""; continue; }
+    if [ -n "${wrote[$table]:-}" ]; then  # overwritten: NAT_MAX_CONTESTS within NAT_BACKOFF s = back off
+      [ $((SECONDS - ${contest_at[$table]:-0})) -lt "$pause" ] || contests[$table]=0
+      wrote[$table]="" contests[$table]=$((${contests[$table]:-0} + 1)) contest_at[$table]=$SECONDS
+      log "$table was moved away from this NAT to $target (contest ${contests[$table]})"
+      [ "${contests[$table]}" -lt "${NAT_MAX_CONTESTS:-3}" ] ||
+        { backoff[$table]=$((SECONDS + pause)) contests[$table]=0; log "leaving $table alone for $pause s"; }
+    fi
+    [ "$SECONDS" -ge "${backoff[$table]:-0}" ] || continue
+    if [ "$state" = blackhole ] || [ "$target" = None ]; then holder=dead
+    elif [ -z "$holder" ]; then continue  # a NAT this config does not know: never fight it
+    elif [[ "$alive" != *" $holder "* ]]; then holder=dead; fi
+    wanted=$owner
+    [[ "$alive" == *" $owner "* ]] || wanted=$lowest
+    [ "$wanted" = "$NAT_INDEX" ] || continue
+    [ "$holder" = dead ] || { [ "$1" = 1 ] && [ "$owner" = "$NAT_INDEX" ]; } || continue
+    aws ec2 replace-route --route-table-id "$table" --destination-cidr-block 0.0.0.0/0 \
+      --network-interface-id "$NAT_ENI_ID" >/dev/null &&
+      wrote[$table]=1 && log "took the default route of $table (was $target; alive:$alive)"
+  done <<<"$routes"
 }
 
 watchdog() {
   step="watching the other NATs"
-  # shellcheck disable=SC1091
-  . "$STATE/nat.env"
-  # Short API timeouts: a NAT without egress must notice within a probe period, not after the CLI's minute.
-  export AWS_DEFAULT_REGION AWS_MAX_ATTEMPTS=2 AWS_RETRY_MODE=standard
-  local -A last_seen=() target=()
-  local entry index address table owner alive lowest wanted routes
+  load_state
+  # One short attempt (the next loop retries): a call must not hang the loop when egress breaks mid-call.
+  export AWS_MAX_ATTEMPTS=1
+  aws() { command aws --cli-connect-timeout 2 --cli-read-timeout 5 "$@"; }
+  local -A last_seen=() peer_of=() wrote=() contests=() contest_at=() backoff=() last_target=()
+  local entry index alive lowest ok repaired seen="" healthy=0 fresh=1 next=0 interval="${NAT_RECONCILE:-30}"
   for entry in $NAT_PEERS; do last_seen[${entry%%:*}]=$SECONDS; done
   log "watchdog of NAT $NAT_INDEX: peers $NAT_PEERS; routes $NAT_ROUTES"
   while true; do
+    repaired="" ok=0
+    forwards && ok=1
+    # Pings missed while this NAT was broken or just healthy (peers boot silent too) say nothing about its peers.
+    [ "$ok$repaired$healthy" = 11 ] || for index in "${!last_seen[@]}"; do last_seen[$index]=$SECONDS; done
     for entry in $NAT_PEERS; do
-      index=${entry%%:*} address=${entry#*:}
-      [ "$index" = "$NAT_INDEX" ] && continue
-      ping -c 1 -W 1 "$address" >/dev/null 2>&1 && last_seen[$index]=$SECONDS
+      [ "${entry%%:*}" = "$NAT_INDEX" ] || ! ping -c 1 -W 1 "${entry#*:}" >/dev/null 2>&1 || last_seen[${entry%%:*}]=$SECONDS
     done
     alive=" $NAT_INDEX " lowest=$NAT_INDEX
     for index in "${!last_seen[@]}"; do
-      if [ "$index" = "$NAT_INDEX" ] || [ $((SECONDS - last_seen[$index])) -lt "$TAKEOVER_AFTER" ]; then
+      if [ "$index" != "$NAT_INDEX" ] && [ $((SECONDS - last_seen[$index])) -lt "${NAT_TAKEOVER_AFTER:-6}" ]; then
         alive+="$index "
-        [ "$index" -lt "$lowest" ] && lowest=$index
+        [ "$index" -ge "$lowest" ] || lowest=$index
       fi
     done
-    # The API call is also the test of this NAT's own egress: without it, it takes nothing over, and it stops
-    # answering the others' probes, so that the lowest NAT that still has egress takes its AZ over.
-    if routes=$(default_routes 2>/dev/null); then
-      answer_probes
-      target=()
-      while read -r table wanted; do target[$table]=$wanted; done <<<"$routes"
-      for entry in $NAT_ROUTES; do
-        table=${entry%%:*} owner=${entry#*:}
-        [[ "$alive" == *" $owner "* ]] || owner=$lowest
-        if [ "$owner" = "$NAT_INDEX" ] && [ "${target[$table]:-}" != "$NAT_ENI_ID" ]; then
-          aws ec2 replace-route --route-table-id "$table" --destination-cidr-block 0.0.0.0/0 \
-            --network-interface-id "$NAT_ENI_ID" &&
-            log "took the default route of $table (was ${target[$table]:-none}; alive:$alive)"
-        fi
-      done
-    else
-      log "cannot reach the EC2 API: taking nothing over, and going silent for the other NATs"
-      ignore_probes
+    if [ "$ok" = 1 ]; then
+      [ "$healthy" = 1 ] || { silent 0; log "forwarding: answering the other NATs"; healthy=1 fresh=1; }
+      [ "${#peer_of[@]}" -gt 0 ] || peer_interfaces || true
+      [ "$SECONDS" -lt "$next" ] || fresh=1
+      if [ "$fresh" = 1 ] || [ "$alive" != "$seen" ]; then
+        reconcile "$fresh" && { fresh=0 seen=$alive next=$((SECONDS + interval)); released || release; } || true
+      fi
+    elif [ "$healthy" = 1 ] || [ "$fresh" = 1 ]; then
+      silent 1
+      log "not forwarding (forwarding, rules, route or egress): silent, taking nothing over"
+      healthy=0 fresh=0
     fi
-    sleep "$WATCH_INTERVAL"
+    sleep "${NAT_WATCH_INTERVAL:-2}"
   done
 }
 
 MODE="${1:-boot}"
+silent 1
 case "$MODE" in
   boot) boot ;;
   restore) restore ;;
