@@ -581,21 +581,16 @@ def temporary_directory() -> Iterator[Path]:
         yield Path(name)
 
 
+def _probe_command(app_ns: str, kind: str, port: int, seconds: float) -> list[str]:
+    """netns_probe.py run in an app host's namespace against the internet host."""
+    script = str(Path(__file__).with_name("netns_probe.py"))
+    return ["ip", "netns", "exec", app_ns, sys.executable, script, kind, INTERNET_HOST, str(port), str(seconds)]
+
+
 def probe(app_ns: str, kind: str, timeout: float = 1.0) -> Optional[str]:
     """One TCP or UDP exchange (the address the internet host saw) or ICMP echo ("ok") from an app host."""
     result = subprocess.run(
-        [
-            "ip",
-            "netns",
-            "exec",
-            app_ns,
-            sys.executable,
-            str(Path(__file__).with_name("netns_probe.py")),
-            kind,
-            INTERNET_HOST,
-            str(TCP_PORT if kind == "tcp" else UDP_PORT),
-            str(timeout),
-        ],
+        _probe_command(app_ns, kind, TCP_PORT if kind == "tcp" else UDP_PORT, timeout),
         capture_output=True,
         text=True,
     )
@@ -605,18 +600,7 @@ def probe(app_ns: str, kind: str, timeout: float = 1.0) -> Optional[str]:
 def start_prober(app_ns: str, interval: float) -> subprocess.Popen[str]:
     """Probes TCP every `interval` seconds; prints `<monotonic time> <seen address or ->` per probe."""
     return subprocess.Popen(
-        [
-            "ip",
-            "netns",
-            "exec",
-            app_ns,
-            sys.executable,
-            str(Path(__file__).with_name("netns_probe.py")),
-            "loop",
-            INTERNET_HOST,
-            str(TCP_PORT),
-            str(interval),
-        ],
+        _probe_command(app_ns, "loop", TCP_PORT, interval),
         stdout=subprocess.PIPE,
         text=True,
     )

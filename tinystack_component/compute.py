@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pulumi_aws as aws
 
 from .context import StackContext
-from .machines import METADATA_OPTIONS, ecs_optimized_ami
+from .machines import METADATA_OPTIONS, ecs_optimized_ami, encrypted_root_mapping, launch_template_interface
 from .network import Network
 from .roles import SSM_MANAGED_INSTANCE_CORE, instance_profile
 from .security import SecurityGroups
@@ -135,19 +135,8 @@ def _launch_template(
         user_data=cluster.name.apply(_user_data),
         iam_instance_profile={"arn": profile.arn},
         metadata_options=METADATA_OPTIONS,
-        network_interfaces=[
-            {
-                "associate_public_ip_address": "false",
-                "delete_on_termination": "true",
-                "security_groups": [groups.containers.id],
-            }
-        ],
-        block_device_mappings=[
-            {
-                "device_name": "/dev/xvda",
-                "ebs": {"volume_size": ROOT_VOLUME_GB, "volume_type": "gp3", "encrypted": "true"},
-            }
-        ],
+        network_interfaces=[launch_template_interface(groups.containers.id, public=False)],
+        block_device_mappings=encrypted_root_mapping(ROOT_VOLUME_GB),
         tag_specifications=[
             {"resource_type": "instance", "tags": instance_tags},
             {"resource_type": "volume", "tags": instance_tags},

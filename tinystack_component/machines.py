@@ -24,6 +24,22 @@ ENCRYPTED_ROOT_VOLUME: aws.ec2.InstanceRootBlockDeviceArgsDict = {
 }
 
 
+def launch_template_interface(
+    security_group_id: pulumi.Input[str], *, public: bool
+) -> aws.ec2.LaunchTemplateNetworkInterfaceArgsDict:
+    """The primary interface of a launch template's instances: its one security group, a public IPv4 or none."""
+    return {
+        "associate_public_ip_address": "true" if public else "false",
+        "delete_on_termination": "true",
+        "security_groups": [security_group_id],
+    }
+
+
+def encrypted_root_mapping(size_gb: int) -> list[aws.ec2.LaunchTemplateBlockDeviceMappingArgsDict]:
+    """EC2.3/EC2.7 for launch templates: the AMI's root device (/dev/xvda on AL2023) as encrypted gp3."""
+    return [{"device_name": "/dev/xvda", "ebs": {"volume_size": size_gb, "volume_type": "gp3", "encrypted": "true"}}]
+
+
 def _ssm_parameter(ctx: StackContext, name: str) -> pulumi.Output[str]:
     return ctx.lookup(name, lambda: aws.ssm.get_parameter_output(name=name, opts=ctx.invoke_output_opts()).value)
 

@@ -21,7 +21,7 @@ import pulumi_aws as aws
 
 from ..context import StackContext
 from ..logs import log_group
-from ..machines import METADATA_OPTIONS, al2023_ami
+from ..machines import METADATA_OPTIONS, al2023_ami, encrypted_root_mapping, launch_template_interface
 from ..network import Network
 from ..roles import SSM_MANAGED_INSTANCE_CORE, account_id, instance_profile, partition
 from ..security import SecurityGroups
@@ -242,22 +242,11 @@ def _launch_template(
         instance_type=instance_type,
         iam_instance_profile={"arn": profile.arn},
         metadata_options=METADATA_OPTIONS,
-        network_interfaces=[
-            {
-                "device_index": 0,
-                # Only for the boot script's API calls before the static interface is attached; the script gives it
-                # back once egress runs through the Elastic IP.
-                "associate_public_ip_address": "true",
-                "delete_on_termination": "true",
-                "security_groups": [groups.nat_instance.id],
-            }
-        ],
-        block_device_mappings=[
-            {
-                "device_name": "/dev/xvda",
-                "ebs": {"volume_size": ROOT_VOLUME_GB, "volume_type": "gp3", "encrypted": "true"},
-            }
-        ],
+        # The public IPv4 is only for the boot script's API calls before the static interface is attached; the
+        # script gives it back once egress runs through the Elastic IP.
+        # Device 0 explicitly: the boot script attaches the static interface as device 1.
+        network_interfaces=[{**launch_template_interface(groups.nat_instance.id, public=True), "device_index": 0}],
+        block_device_mappings=encrypted_root_mapping(ROOT_VOLUME_GB),
         user_data=script,
         tag_specifications=[
             {"resource_type": "instance", "tags": instance_tags},
