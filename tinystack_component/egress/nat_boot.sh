@@ -307,7 +307,7 @@ watchdog() {
   # One short attempt (the next loop retries): a call must not hang the loop when egress breaks mid-call.
   export AWS_MAX_ATTEMPTS=1
   aws() { command aws --cli-connect-timeout 2 --cli-read-timeout 5 "$@"; }
-  local -A last_seen=() peer_of=() wrote=() contests=() contest_at=() backoff=() last_target=()
+  local -A last_seen=() ever=() peer_of=() wrote=() contests=() contest_at=() backoff=() last_target=()
   local entry index alive lowest ok repaired seen="" healthy=0 fresh=1 next=0 interval="${NAT_RECONCILE:-30}"
   for entry in $NAT_PEERS; do last_seen[${entry%%:*}]=$SECONDS; done
   log "watchdog of NAT $NAT_INDEX: peers $NAT_PEERS; routes $NAT_ROUTES"
@@ -317,11 +317,13 @@ watchdog() {
     # Pings missed while this NAT was broken or just healthy (peers boot silent too) say nothing about its peers.
     [ "$ok$repaired$healthy" = 11 ] || for index in "${!last_seen[@]}"; do last_seen[$index]=$SECONDS; done
     for entry in $NAT_PEERS; do
-      [ "${entry%%:*}" = "$NAT_INDEX" ] || ! ping -c 1 -W 1 "${entry#*:}" >/dev/null 2>&1 || last_seen[${entry%%:*}]=$SECONDS
+      [ "${entry%%:*}" = "$NAT_INDEX" ] || ! ping -c 1 -W 1 "${entry#*:}" >/dev/null 2>&1 || ever[${entry%%:*}]=1 last_seen[${entry%%:*}]=$SECONDS
     done
     alive=" $NAT_INDEX " lowest=$NAT_INDEX
     for index in "${!last_seen[@]}"; do
-      if [ "$index" != "$NAT_INDEX" ] && [ $((SECONDS - last_seen[$index])) -lt "${NAT_TAKEOVER_AFTER:-6}" ]; then
+      # Peers boot silent: one never heard from is dead only after NAT_BOOT_GRACE s.
+      if [ "$index" != "$NAT_INDEX" ] && { [ $((SECONDS - last_seen[$index])) -lt "${NAT_TAKEOVER_AFTER:-6}" ] ||
+        { [ -z "${ever[$index]:-}" ] && [ "$SECONDS" -lt "${NAT_BOOT_GRACE:-300}" ]; }; }; then
         alive+="$index "
         [ "$index" -ge "$lowest" ] || lowest=$index
       fi
