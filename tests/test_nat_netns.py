@@ -417,6 +417,7 @@ WATCH = {
     "NAT_TAKEOVER_AFTER": os.environ.get("NAT_TEST_TAKEOVER_AFTER", "2"),
     "NAT_WATCH_INTERVAL": "1",
     "NAT_RECONCILE": "5",  # the slow reconcile (30 s on EC2), short enough to run in this test
+    "NAT_BOOT_GRACE": "8",  # a peer never heard from is dead after this (300 s on EC2, where a boot takes minutes)
 }
 
 
@@ -573,5 +574,8 @@ def _watchdog_api_calls(nats: list[dict[str, Any]]) -> None:
         reads = sum("ec2 describe-route-tables" in call for call in calls)
         releases = sum("--no-associate-public-ip-address" in call for call in calls)
         print(f"NAT {number}'s watchdog: {reads} DescribeRouteTables in {watched:.1f} s (~{loops:.0f} loops)")
-        assert reads <= watched / float(WATCH["NAT_RECONCILE"]) + 6, calls  # + the peer changes of these tests
+        # A read per reconcile plus the peer changes of these tests; on a loaded machine missed pings add changes,
+        # so the bound is also met by at most one read per two loops (the watchdog read on every loop before).
+        budget = max(watched / float(WATCH["NAT_RECONCILE"]) + 6, loops / 2)
+        assert reads <= budget, calls
         assert releases >= 2, "the boot's release of the launch-time address is retried"
