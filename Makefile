@@ -2,6 +2,10 @@
 # dependencies (pyproject.toml's ranges) and of the dev group's tools, with the component installed editable.
 # No uv on PATH? The Makefile installs the pinned uv from PyPI into .uv-bootstrap/ first: Python 3.11+ and make suffice.
 PYTHON ?= python3
+# Some images (this one's among them) set PYTHONDONTWRITEBYTECODE=1: every Python process, each test worker and each
+# subprocess a test starts, then compiles pulumi_aws's modules from source again (3 to 5 s a process). Bytecode is
+# written beside the sources in .venv instead, once.
+unexport PYTHONDONTWRITEBYTECODE
 UV_VERSION := 0.13.9
 UV_BOOTSTRAP := .uv-bootstrap
 UV ?= $(or $(shell command -v uv 2>/dev/null),$(UV_BOOTSTRAP)/bin/uv)
