@@ -19,9 +19,13 @@ EXPORT := $(UV) export --frozen --no-dev --no-emit-project --no-hashes --no-anno
 
 venv: $(STAMP)
 
+# pip's --target needs no virtualenv (2 s instead of 5); a Python without pip but with venv (ensurepip) works too.
 $(UV_BOOTSTRAP)/bin/uv:
-	$(PYTHON) -m venv $(UV_BOOTSTRAP)
-	$(UV_BOOTSTRAP)/bin/python -m pip install --quiet uv==$(UV_VERSION)
+	if $(PYTHON) -m pip --version >/dev/null 2>&1; then \
+	  $(PYTHON) -m pip install --quiet --disable-pip-version-check --target $(UV_BOOTSTRAP) uv==$(UV_VERSION); \
+	else \
+	  $(PYTHON) -m venv $(UV_BOOTSTRAP) && $(UV_BOOTSTRAP)/bin/python -m pip install --quiet uv==$(UV_VERSION); \
+	fi
 
 # --locked: install exactly uv.lock, and stop if it no longer matches pyproject.toml (run `uv lock` then).
 $(STAMP): uv.lock pyproject.toml | $(UV)
