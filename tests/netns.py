@@ -6,6 +6,8 @@
 What EC2 itself does is played by a "fabric" thread that follows moto: the static ENI's veth moves into the
 namespace of the instance moto says it is attached to (configured as the OS would configure an attached interface),
 the router follows the app route tables, the gateway maps each public address moto hands out to its private one.
+The fabric reads moto's EC2 backend in-process, as EC2's data plane follows its own state rather than its public
+API: four Describe calls per sync through boto3 and moto's HTTP server were most of this module's CPU time.
 
 Every namespace is named with the `netns-<pid>-` prefix (`PREFIX`), so two runs never clash; traffic only flows
 between them and loopback.
@@ -158,11 +160,13 @@ class Eni:
 
 @dataclass
 class Vpc:
-    """The emulated VPC; `ec2`/`autoscaling`/`logs` are boto3 clients of the same moto backend the scripts use."""
+    """The emulated VPC; `ec2`/`autoscaling`/`logs` are boto3 clients of the same moto backend the scripts use, and
+    `backend` is that EC2 backend itself, which the fabric reads."""
 
     tmp: Path
     cidr: str
     ec2: Any = None
+    backend: Any = None
     autoscaling: Any = None
     logs: Any = None
     public_cidrs: list[str] = field(default_factory=list)
@@ -344,7 +348,10 @@ class Vpc:
         """Starts the pre-warmed AWS CLI (`netns_aws.py`) the scripts' `aws` hands its calls to; returns its wait."""
         self.aws_socket = str(self.tmp / "aws.sock")
         server = Path(__file__).with_name("netns_aws.py")
-        process = subprocess.Popen([sys.executable, str(server), self.aws_socket], stdout=subprocess.PIPE, text=True)
+        # Nothing in the server itself may reach an instance metadata service: only the instances' calls go anywhere.
+        env = {**os.environ, "AWS_EC2_METADATA_DISABLED": "true"}
+        command = [sys.executable, str(server), self.aws_socket]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
         self.processes.append(process)
 
         def ready() -> None:
@@ -408,10 +415,9 @@ class Vpc:
             self._sync_gateway()
 
     def _sync_enis(self) -> None:
-        described = self.ec2.describe_network_interfaces(NetworkInterfaceIds=list(self.enis))["NetworkInterfaces"]
-        for eni in described:
-            record = self.enis[eni["NetworkInterfaceId"]]
-            holder = self.instances.get((eni.get("Attachment") or {}).get("InstanceId", ""))
+        for record in self.enis.values():
+            attached = self.backend.get_network_interface(record.id).instance
+            holder = self.instances.get(attached.id if attached is not None else "")
             target = holder.ns if holder is not None and holder.alive else ROUTER
             if record.where != target:
                 self._move(record, target)
@@ -441,11 +447,10 @@ class Vpc:
         return any(i.ns == ns and i.alive for i in self.instances.values())
 
     def _sync_routes(self) -> None:
-        tables = self.ec2.describe_route_tables(RouteTableIds=self.app_tables)["RouteTables"]
-        by_id = {table["RouteTableId"]: table for table in tables}
         for number, table_id in enumerate(self.app_tables, start=1):
-            default = next((r for r in by_id[table_id]["Routes"] if r.get("DestinationCidrBlock") == "0.0.0.0/0"), None)
-            eni = self.enis.get((default or {}).get("NetworkInterfaceId", ""))
+            routes = self.backend.get_route_table(table_id).routes
+            default = next((r for r in routes if r.destination_cidr_block == "0.0.0.0/0"), None)
+            eni = self.enis.get(default.interface.id if default is not None and default.interface else "")
             wanted = (
                 ("default", "via", eni.private_ip, "dev", eni.router_side, "onlink")
                 if eni
@@ -465,13 +470,12 @@ class Vpc:
 
     def _sync_gateway(self) -> None:
         mapping: dict[str, str] = {}
-        for reservation in self.ec2.describe_instances()["Reservations"]:
-            for instance in reservation["Instances"]:
-                if instance["State"]["Name"] == "running" and instance.get("PublicIpAddress"):
-                    mapping[instance["PrivateIpAddress"]] = self.public(instance["PublicIpAddress"])
-        for address in self.ec2.describe_addresses()["Addresses"]:
-            if address.get("PrivateIpAddress"):
-                mapping[address["PrivateIpAddress"]] = self.public(address["PublicIp"])
+        for instance in self.backend.all_instances():
+            if instance.state == "running" and instance.public_ip:
+                mapping[instance.private_ip] = self.public(instance.public_ip)
+        for address in list(self.backend.addresses):
+            if address.private_ip_address:
+                mapping[address.private_ip_address] = self.public(address.public_ip)
         if self._applied.get("gateway") == mapping:
             return
         for public in set(mapping.values()) - set((self._applied.get("gateway") or {}).values()):

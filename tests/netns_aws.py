@@ -45,8 +45,9 @@ def _warm() -> None:
     list_services = botocore.loaders.Loader.list_available_services
 
     def list_services_once(self: Any, type_name: str) -> Any:
-        # A listing of the data directories (thousands of stat calls): a path that does not exist adds nothing.
-        key = (type_name, *(path for path in self.search_paths if os.path.isdir(path)))
+        # A listing of the data directories (thousands of stat calls): a path that does not exist adds nothing, and
+        # one listed twice adds nothing again (the listing is a set; the child's reload of awscli repeats its own).
+        key = (type_name, *dict.fromkeys(path for path in self.search_paths if os.path.isdir(path)))
         if key not in listed:
             listed[key] = list_services(self, type_name)
         return listed[key]
@@ -59,7 +60,11 @@ def _warm() -> None:
         operations = commands[service]._get_command_table()
         for operation in operations.values():
             operation.arg_table  # noqa: B018 (reads the operation's input shape)
-    driver.session.create_client("ec2", region_name="us-east-1")  # endpoints, partitions, retry configuration
+    # Endpoints, partitions, retry configuration. Credentials are given: without them botocore's chain would ask the
+    # instance metadata service from the host's own namespace (a real IMDS on a CI runner that is an EC2 instance).
+    driver.session.create_client(
+        "ec2", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
 
 
 def _receive(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:

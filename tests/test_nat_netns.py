@@ -122,6 +122,14 @@ def _network_in_moto(ec2: Any) -> dict[str, Any]:
     return {"vpc": vpc, "public": public, "app": app, "group": group, "tables": tables, "slots": slots}
 
 
+def _ec2_backend() -> Any:
+    """The EC2 backend both servers share: the default account (moto's for any access key) in us-east-1."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ec2.models import ec2_backends
+
+    return ec2_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+
+
 def _static_eni(ec2: Any, subnet_id: str, group: str) -> dict[str, Any]:
     eni = ec2.create_network_interface(SubnetId=subnet_id, Groups=[group])["NetworkInterface"]
     ec2.modify_network_interface_attribute(
@@ -228,6 +236,7 @@ def _build(vpc: netns.Vpc) -> None:
         imported.result()
     clients = _clients(_moto(vpc))
     vpc.ec2, vpc.autoscaling, vpc.logs = clients["ec2"], clients["autoscaling"], clients["logs"]
+    vpc.backend = _ec2_backend()
     network = _network_in_moto(vpc.ec2)
     vpc.public_cidrs = [slot.public_cidr for slot in network["slots"]]
     vpc.app_tables = network["tables"]
