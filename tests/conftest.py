@@ -15,14 +15,21 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import pytest
 
-from tinystack_component import TinyStack
-from tinystack_component.plan.recording import Recorded, RecordingMocks, record, resolve, resolve_secret
+if TYPE_CHECKING:
+    from tinystack_component.plan.recording import Recorded, RecordingMocks
 
-__all__ = ["Recorded", "resolve", "resolve_secret"]
+
+def _recording() -> Any:
+    """The component and its pulumi_aws modules load in the workers that build, not in xdist's controller, which only
+    hands tests out: importing them there (1.5 s) would delay every worker's start."""
+    from tinystack_component.plan import recording
+
+    return recording
+
 
 # A build allocates some hundred thousand short-lived objects beside the million that the imported pulumi_aws modules
 # hold; with the default thresholds the collector walks those again and again (two thirds of a build's time). Frozen,
@@ -130,7 +137,7 @@ class Stack:
     def output(self, attribute: str) -> Any:
         if attribute in self._outputs:
             return self._outputs[attribute]
-        return resolve(getattr(self.component, attribute))
+        return _recording().resolve(getattr(self.component, attribute))
 
     def rules(self) -> list[Recorded]:
         return self.of_type(T.INGRESS) + self.of_type(T.EGRESS)
@@ -184,7 +191,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 class Builder:
     def __init__(self) -> None:
-        self.mocks = RecordingMocks()
+        self.mocks = _recording().RecordingMocks()
 
     def __call__(self, args: Optional[Mapping[str, Any]] = None, name: str = "web", opts: Any = None) -> Stack:
         key = self._cache_key(args, name) if opts is None else None
@@ -196,7 +203,9 @@ class Builder:
         return _BUILDS[key]
 
     def _build(self, args: Optional[Mapping[str, Any]], name: str, opts: Any = None) -> Stack:
-        component, recorded = self.program(lambda: TinyStack(name, dict(args or {}), opts))  # type: ignore[arg-type]
+        from tinystack_component import TinyStack
+
+        component, recorded = self.program(lambda: TinyStack(name, dict(args or {}), opts))
         return Stack(component, recorded, self.mocks)
 
     def _shared_build(self, key: str, args: Optional[Mapping[str, Any]], name: str) -> Stack:
@@ -214,7 +223,7 @@ class Builder:
                 stack._rebuild = lambda: self._build(args, name).component
                 return stack
             stack = self._build(args, name)
-            outputs = {attribute: stack.output(attribute) for attribute in TinyStack.__annotations__}
+            outputs = {attribute: stack.output(attribute) for attribute in type(stack.component).__annotations__}
             partial = path.with_suffix(".partial")
             partial.write_bytes(pickle.dumps((stack.resources, stack.invokes, outputs)))
             partial.rename(path)
@@ -228,7 +237,7 @@ class Builder:
 
     def program(self, fn: Callable[[], Any]) -> tuple[Any, list[Recorded]]:
         """Run any program (a Pulumi __main__, two stacks side by side) and record what it registers."""
-        return record(fn, self.mocks, stack="test")
+        return _recording().record(fn, self.mocks, stack="test")
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import PUBLIC_KEY, resolve_secret
+from tests.conftest import PUBLIC_KEY
 from tinystack_component import TinyStackArgs, TinyStackArgsError
 from tinystack_component.config import CONFIG_KEYS, args_from_config, as_engine_passes_it, config_key_for
+from tinystack_component.plan.recording import resolve_secret
 from tinystack_component.validation import validate
 
 KEY = PUBLIC_KEY

@@ -23,8 +23,9 @@ from pulumi.provider.server import ComponentInitError, ProviderServicer
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from pulumi.runtime.sync_await import _sync_await
 
-from tests.conftest import PUBLIC_KEY, T, resolve
+from tests.conftest import PUBLIC_KEY, T
 from tinystack_component import DatabaseEngine, FrontEnd, TinyStackArgsError
+from tinystack_component.plan.recording import resolve
 from tinystack_component.schema import SCHEMA_PATH, component_provider
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,6 +6,8 @@ Access logs go to a bucket of the stack (ELB.5), deletion protection follows `de
 optional WAF web ACL sits in front (`waf`).
 """
 
+from __future__ import annotations
+
 import json
 from typing import Optional
 

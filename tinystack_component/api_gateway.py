@@ -5,6 +5,8 @@ register there with their host port. No load balancer exists in this mode. With 
 domain (TLS 1.2) maps to the `$default` stage, and the default execute-api endpoint is disabled: one way in.
 """
 
+from __future__ import annotations
+
 import json
 from typing import Optional
 

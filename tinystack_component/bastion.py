@@ -6,6 +6,8 @@ Manager host in an app subnet, with no public IP, no key pair and no inbound rul
 through Systems Manager (the NAT, or the ssm and ssmmessages endpoints in isolated mode).
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Optional

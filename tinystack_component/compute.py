@@ -4,6 +4,8 @@ Launch template → Auto Scaling group → capacity provider → cluster default
 in `service.py`.
 """
 
+from __future__ import annotations
+
 import base64
 import json
 from collections.abc import Sequence

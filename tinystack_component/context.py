@@ -1,5 +1,7 @@
 """What every tier needs to create children the same way: names, parent and tags derived from the component."""
 
+from __future__ import annotations
+
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional

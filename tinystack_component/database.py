@@ -5,6 +5,8 @@ appears in the program, its inputs or the state. The instance keeps its name and
 that does not concern it; `deletion_protection` and the final snapshot guard against the rest.
 """
 
+from __future__ import annotations
+
 import re
 from dataclasses import dataclass
 

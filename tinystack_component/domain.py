@@ -10,6 +10,8 @@ old one (no `delete_before_replace`), so the listener moves to the new validated
 with it, before the old certificate, then in use by nobody, is deleted.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from typing import Optional
 

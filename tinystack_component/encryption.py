@@ -4,6 +4,8 @@ Its policy keeps the account in charge (so IAM policies decide who else may use 
 this region use it for this account's log groups only, as the CloudWatch Logs guide requires.
 """
 
+from __future__ import annotations
+
 import json
 
 import pulumi_aws as aws

@@ -4,6 +4,8 @@ Private ECR in the stack's own region is also what makes isolated mode work: the
 ecr.dkr and s3 endpoints.
 """
 
+from __future__ import annotations
+
 import re
 from dataclasses import dataclass
 from typing import Optional

@@ -3,6 +3,8 @@
 A tier that needs a log group calls `log_group(ctx, suffix)`; nothing else creates one.
 """
 
+from __future__ import annotations
+
 from typing import Any
 
 import pulumi_aws as aws

@@ -1,5 +1,7 @@
 """What every EC2 machine of the stack shares: AMIs from AWS's public SSM parameters, and the hardening."""
 
+from __future__ import annotations
+
 from collections.abc import Sequence
 from typing import Optional
 

@@ -4,6 +4,8 @@ Egress for the app subnets (a NAT instance or interface endpoints) is built on t
 or `egress/endpoints.py`, so switching between them never touches anything created here.
 """
 
+from __future__ import annotations
+
 import ipaddress
 import json
 from dataclasses import dataclass

@@ -3,6 +3,8 @@
 Every other permission is an inline policy scoped to the stack's own resources, next to the tier that needs it.
 """
 
+from __future__ import annotations
+
 import json
 from collections.abc import Sequence
 

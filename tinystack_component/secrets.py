@@ -4,6 +4,8 @@ ECS reads them with the task execution role when a task starts, so the values ne
 (where `ecs:DescribeTaskDefinition` would show them) and stay encrypted in Pulumi's state.
 """
 
+from __future__ import annotations
+
 from collections.abc import Mapping
 
 import pulumi

@@ -11,6 +11,8 @@ Groups carry no inline rules; each rule is its own resource named `allow-<from>-
 config edit adds or removes rules without replacing a group.
 """
 
+from __future__ import annotations
+
 import ipaddress
 from dataclasses import dataclass
 from typing import Optional, Required, TypedDict, Unpack
@@ -55,7 +57,7 @@ class Port:
     def words(self) -> str:
         return "every protocol and port" if self.number is None else f"TCP {self.number}"
 
-    def rule_inputs(self) -> "PortInputs":
+    def rule_inputs(self) -> PortInputs:
         if self.number is None:
             return {"ip_protocol": "-1"}
         return {"ip_protocol": "tcp", "from_port": self.number, "to_port": self.number}

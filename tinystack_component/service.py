@@ -4,6 +4,8 @@ The front end (`alb.py` or `api_gateway.py`) hands the service an `Exposure`: wh
 The database tier hands it a `DatabaseConnection`: environment and secrets for the container.
 """
 
+from __future__ import annotations
+
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field

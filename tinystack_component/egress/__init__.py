@@ -1,5 +1,7 @@
 """Egress for the app subnets, as a strategy: NAT instances (one, or one per AZ) or VPC interface endpoints."""
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from typing import Optional
 

@@ -6,6 +6,8 @@ computes its own subnets, so an edit adds or removes endpoints without replacing
 endpoint, which ECR image layers need, is part of the network tier in both modes.
 """
 
+from __future__ import annotations
+
 import pulumi_aws as aws
 
 from ..context import StackContext

@@ -9,6 +9,8 @@ One NAT: a t4g.nano, its 8 GB root volume and the Elastic IP come to about $7.36
 gateway plus $0.045/GB.
 """
 
+from __future__ import annotations
+
 import base64
 import hashlib
 import json
