@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import pytest
 
 if TYPE_CHECKING:
-    from tinystack_component.plan.recording import Recorded, RecordingMocks
+    from tinystack_component.plan.recording import Recorded
 
 
 def _recording() -> Any:
@@ -32,9 +32,9 @@ def _recording() -> Any:
 
 
 # A build allocates some hundred thousand short-lived objects beside the million that the imported pulumi_aws modules
-# hold; with the default thresholds the collector walks those again and again (two thirds of a build's time). Frozen,
-# the modules' objects are left alone, and a larger first generation lets a build's garbage go in fewer passes.
-gc.freeze()
+# hold; with the default thresholds the collector walks those again and again (two thirds of a build's time). A larger
+# first generation lets a build's garbage go in fewer passes, and every kept build is frozen (`Builder._kept`), the
+# modules it imported with it, so the collector leaves them alone.
 gc.set_threshold(50_000, 20, 100)
 
 
@@ -101,21 +101,14 @@ ACCOUNT = "123456789012"
 
 
 class Stack:
-    """What one build recorded, with typed accessors."""
+    """What one build recorded, with typed accessors. It holds the component's outputs resolved, not the component:
+    a live component keeps its whole graph of Outputs and futures, which doubled what the collector walks and what a
+    worker frees when it exits."""
 
-    def __init__(self, component: Any, recorded: list[Recorded], mocks: RecordingMocks) -> None:
-        self._component = component
+    def __init__(self, recorded: list[Recorded], invokes: list[Any], outputs: dict[str, Any]) -> None:
         self.resources = recorded
-        self.invokes = list(mocks.invokes)
-        self._outputs: dict[str, Any] = {}
-        self._rebuild: Optional[Callable[[], Any]] = None
-
-    @property
-    def component(self) -> Any:
-        """The TinyStack itself. A build another worker made arrives without it, and is rebuilt here on first use."""
-        if self._component is None and self._rebuild is not None:
-            self._component = self._rebuild()
-        return self._component
+        self.invokes = invokes
+        self._outputs = outputs
 
     def of_type(self, typ: str) -> list[Recorded]:
         return [resource for resource in self.resources if resource.type == typ]
@@ -135,9 +128,8 @@ class Stack:
         return matches[0]
 
     def output(self, attribute: str) -> Any:
-        if attribute in self._outputs:
-            return self._outputs[attribute]
-        return _recording().resolve(getattr(self.component, attribute))
+        assert attribute in self._outputs, f"{attribute} is not an output of TinyStack: {sorted(self._outputs)}"
+        return self._outputs[attribute]
 
     def rules(self) -> list[Recorded]:
         return self.of_type(T.INGRESS) + self.of_type(T.EGRESS)
@@ -189,6 +181,27 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_SHARED.pop("builds"), ignore_errors=True)
 
 
+# The longest module (the NAT scenarios: half a minute, a third of it waiting on the scripts' timers) goes out first,
+# to run beside the other workers' builds. xdist orders modules by their number of tests, which put its seven last,
+# so it ended the run alone (73 s against 57 s on 2 cores).
+LONGEST_MODULES = ("tests/test_nat_netns.py",)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LongestModulesFirst(LoadFileScheduling):  # type: ignore[misc]
+        def _assign_work_unit(self, node: Any) -> None:
+            for scope in reversed([scope for scope in self.workqueue if scope in LONGEST_MODULES]):
+                self.workqueue.move_to_end(scope, last=False)
+            super()._assign_work_unit(node)
+
+    return LongestModulesFirst(config, log)
+
+
 class Builder:
     def __init__(self) -> None:
         self.mocks = _recording().RecordingMocks()
@@ -206,28 +219,31 @@ class Builder:
         from tinystack_component import TinyStack
 
         component, recorded = self.program(lambda: TinyStack(name, dict(args or {}), opts))
-        return Stack(component, recorded, self.mocks)
+        resolve = _recording().resolve
+        outputs = {attribute: resolve(getattr(component, attribute)) for attribute in type(component).__annotations__}
+        return Stack(recorded, list(self.mocks.invokes), outputs)
 
     def _shared_build(self, key: str, args: Optional[Mapping[str, Any]], name: str) -> Stack:
         directory = _SHARED.get("builds")
         if directory is None:
-            return self._build(args, name)
+            return self._kept(self._build(args, name))
         path = directory / hashlib.sha256(key.encode()).hexdigest()
         with open(path.with_suffix(".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if path.exists():
-                recorded, invokes, outputs = pickle.loads(path.read_bytes())
-                self.mocks.invokes = invokes
-                stack = Stack(None, recorded, self.mocks)
-                stack._outputs = outputs
-                stack._rebuild = lambda: self._build(args, name).component
-                return stack
+                return Stack(*pickle.loads(path.read_bytes()))
             stack = self._build(args, name)
-            outputs = {attribute: stack.output(attribute) for attribute in type(stack.component).__annotations__}
             partial = path.with_suffix(".partial")
-            partial.write_bytes(pickle.dumps((stack.resources, stack.invokes, outputs)))
+            partial.write_bytes(pickle.dumps((stack.resources, stack.invokes, stack._outputs)))
             partial.rename(path)
-            return stack
+            return self._kept(stack)
+
+    @staticmethod
+    def _kept(stack: Stack) -> Stack:
+        """A kept build lives as long as the session: once its garbage is gone, the collector need not walk it again."""
+        gc.collect(1)  # a build's objects are young: its garbage is in the first two generations
+        gc.freeze()
+        return stack
 
     def _cache_key(self, args: Optional[Mapping[str, Any]], name: str) -> Optional[str]:
         try:
