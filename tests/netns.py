@@ -446,11 +446,16 @@ class Vpc:
     def _ns_alive(self, ns: str) -> bool:
         return any(i.ns == ns and i.alive for i in self.instances.values())
 
+    def default_route_target(self, table_id: str) -> str:
+        """The interface of a table's default route as moto holds it: read in-process, for the tests' polling (each
+        poll through the API cost a Describe call, 10 a second during a takeover); they assert through the API."""
+        routes = self.backend.get_route_table(table_id).routes
+        default = next((r for r in routes if r.destination_cidr_block == "0.0.0.0/0"), None)
+        return default.interface.id if default is not None and default.interface else ""
+
     def _sync_routes(self) -> None:
         for number, table_id in enumerate(self.app_tables, start=1):
-            routes = self.backend.get_route_table(table_id).routes
-            default = next((r for r in routes if r.destination_cidr_block == "0.0.0.0/0"), None)
-            eni = self.enis.get(default.interface.id if default is not None and default.interface else "")
+            eni = self.enis.get(self.default_route_target(table_id))
             wanted = (
                 ("default", "via", eni.private_ip, "dev", eni.router_side, "onlink")
                 if eni

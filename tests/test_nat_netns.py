@@ -493,9 +493,10 @@ def test_a_surviving_nat_takes_over_a_dead_nats_az_and_gives_it_back(vpc):
     time.sleep(0.5)
     killed_at = time.monotonic()
     vpc.kill(nats[0]["instance"])  # the AZ is gone: every process, the links down
-    taken = netns.wait_until(lambda: _route_target(vpc, tables[0]) == nats[1]["eni"], 30, interval=0.1)
+    taken = netns.wait_until(lambda: vpc.default_route_target(tables[0]) == nats[1]["eni"], 30, interval=0.1)
     took = time.monotonic() - killed_at
     assert taken, f"no takeover within 30 s: {_route_target(vpc, tables[0])}"
+    assert _route_target(vpc, tables[0]) == nats[1]["eni"]
     assert netns.wait_until(lambda: netns.probe(APP1, "tcp", timeout=0.3) == nats[1]["address"], 5)
     time.sleep(0.3)
     prober.kill()
@@ -511,7 +512,7 @@ def test_a_surviving_nat_takes_over_a_dead_nats_az_and_gives_it_back(vpc):
     # A replacement in AZ 1 boots, takes the interface from the dead instance, and its route back.
     returned_at = time.monotonic()
     _boot_ha(vpc, nats[0])
-    assert netns.wait_until(lambda: _route_target(vpc, tables[0]) == nats[0]["eni"], 30, interval=0.1)
+    assert netns.wait_until(lambda: vpc.default_route_target(tables[0]) == nats[0]["eni"], 30, interval=0.1)
     back = time.monotonic() - returned_at
     assert netns.wait_until(lambda: netns.probe(APP1, "tcp", timeout=0.3) == nats[0]["address"], 5)
     time.sleep(2)  # the survivors leave it alone
@@ -537,10 +538,11 @@ def test_a_nat_without_egress_takes_nothing_over_and_hands_its_az_on(vpc):
     # Meanwhile the OS drops NAT 3's default route (networkd, ec2-net-utils): its watchdog puts it back.
     netns.in_ns(nats[2]["instance"].ns, "ip", "route", "del", "default")
     try:
-        moved = netns.wait_until(lambda: _route_target(vpc, tables[1]) == nats[0]["eni"], 30, interval=0.1)
+        moved = netns.wait_until(lambda: vpc.default_route_target(tables[1]) == nats[0]["eni"], 30, interval=0.1)
         took = time.monotonic() - cut_at
         history = [(round(at - cut_at, 2), table, eni) for at, table, eni in vpc.route_history if at > cut_at]
         assert moved, f"AZ 2 on {_route_target(vpc, tables[1])}: {history}\n{_watchdog_logs(nats)}"
+        assert _route_target(vpc, tables[1]) == nats[0]["eni"]
         assert _ignores_pings(nats[1]["instance"]), "a NAT without egress goes silent for its peers"
         assert netns.wait_until(lambda: netns.probe(APP2, "tcp", timeout=0.3) == nats[0]["address"], 5)
         changes = [(table, eni) for at, table, eni in vpc.route_history if at > cut_at and table != tables[2]]
@@ -549,13 +551,15 @@ def test_a_nat_without_egress_takes_nothing_over_and_hands_its_az_on(vpc):
     finally:
         netns.in_ns(netns.GATEWAY, "nft", "delete", "table", "ip", "cut", check=False)
     back_at = time.monotonic()
-    assert netns.wait_until(lambda: _route_target(vpc, tables[1]) == nats[1]["eni"], 30, interval=0.1)
+    assert netns.wait_until(lambda: vpc.default_route_target(tables[1]) == nats[1]["eni"], 30, interval=0.1)
+    assert _route_target(vpc, tables[1]) == nats[1]["eni"]
     print(f"NAT 2 with egress again took AZ 2's route back after {time.monotonic() - back_at:.2f} s")
     assert netns.wait_until(lambda: netns.probe(APP2, "tcp", timeout=0.3) == nats[1]["address"], 5)
     assert not _ignores_pings(nats[1]["instance"])
     assert "dev ens6" in netns.in_ns(nats[2]["instance"].ns, "ip", "route", "show", "default")
     # Without its route NAT 3 may miss a probe (NAT 1 then carries AZ 3): its reconcile takes AZ 3 back.
-    assert netns.wait_until(lambda: _route_target(vpc, tables[2]) == nats[2]["eni"], 10, interval=0.2)
+    assert netns.wait_until(lambda: vpc.default_route_target(tables[2]) == nats[2]["eni"], 10, interval=0.2)
+    assert _route_target(vpc, tables[2]) == nats[2]["eni"]
     assert netns.probe(f"{netns.PREFIX}app3", "tcp") == nats[2]["address"]
     _watchdog_api_calls(nats)
 
