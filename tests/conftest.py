@@ -181,10 +181,17 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_SHARED.pop("builds"), ignore_errors=True)
 
 
-# The longest module (the NAT scenarios: half a minute, a third of it waiting on the scripts' timers) goes out first,
-# to run beside the other workers' builds. xdist orders modules by their number of tests, which put its seven last,
-# so it ended the run alone (73 s against 57 s on 2 cores).
-LONGEST_MODULES = ("tests/test_nat_netns.py",)
+# The longest modules go out first, longest first, and the many short ones fill the workers' ends. xdist orders modules
+# by their number of tests, which put the NAT scenarios' seven last (half a minute, a third of it waiting on the
+# scripts' timers): it ended the run alone (73 s against 57 s on 2 cores). Seconds measured on 2 cores.
+LONGEST_MODULES = (
+    "tests/test_nat_netns.py",  # 30-35
+    "tests/test_config_edits.py",  # 15-18
+    "tests/test_plan_cli.py",  # 8-10, with the one `python -m tinystack_component` subprocess
+    "tests/test_endpoints.py",  # 5-6
+    "tests/test_security.py",  # 5-6
+    "tests/test_packaging.py",  # 3-4, a wheel and a fresh venv
+)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -195,8 +202,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
     class LongestModulesFirst(LoadFileScheduling):  # type: ignore[misc]
         def _assign_work_unit(self, node: Any) -> None:
-            for scope in reversed([scope for scope in self.workqueue if scope in LONGEST_MODULES]):
-                self.workqueue.move_to_end(scope, last=False)
+            for scope in reversed(LONGEST_MODULES):
+                if scope in self.workqueue:
+                    self.workqueue.move_to_end(scope, last=False)
             super()._assign_work_unit(node)
 
     return LongestModulesFirst(config, log)
