@@ -239,7 +239,7 @@ class Builder:
         with open(path.with_suffix(".lock"), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if path.exists():
-                return Stack(*pickle.loads(path.read_bytes()))
+                return self._kept(Stack(*pickle.loads(path.read_bytes())))
             stack = self._build(args, name)
             partial = path.with_suffix(".partial")
             partial.write_bytes(pickle.dumps((stack.resources, stack.invokes, stack._outputs)))
@@ -249,7 +249,7 @@ class Builder:
     @staticmethod
     def _kept(stack: Stack) -> Stack:
         """A kept build lives as long as the session: once its garbage is gone, the collector need not walk it again."""
-        gc.collect(1)  # a build's objects are young: its garbage is in the first two generations
+        gc.collect()  # everything older than the last freeze is frozen already: this walks what came since
         gc.freeze()
         return stack
 

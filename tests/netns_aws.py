@@ -117,9 +117,8 @@ def _call(connection: socket.socket) -> None:
 
 def serve(path: str) -> None:
     _warm()
-    # What the warm-up built stays as it is in every child: frozen, a child's collector never walks it (nor touches its
-    # pages, which would copy them), and a call is too short-lived to need a collector at all.
-    gc.freeze()
+    # A call is too short-lived to need a collector (it ends in os._exit), and without one a child never walks, nor
+    # copies the pages of, the objects the warm-up built.
     gc.disable()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
