@@ -37,6 +37,25 @@ def project_dir(tmp_path, monkeypatch):
     return tmp_path
 
 
+_RECORDINGS: dict[tuple, list[Recorded]] = {}
+
+
+@pytest.fixture
+def recorded_once(monkeypatch):
+    """The tests that read a stack's plan share its recording, as the `build` fixture shares a configuration's: a
+    stack of the same program and config is recorded once per session, and every plan is derived from it afresh."""
+    record_stack = cli.record_stack
+
+    def recorded(project):
+        config = json.dumps([project.config, project.secret_keys], sort_keys=True)
+        key = (project.name, project.stack, project.program.read_text(), config)
+        if key not in _RECORDINGS:
+            _RECORDINGS[key] = record_stack(project)
+        return _RECORDINGS[key]
+
+    monkeypatch.setattr(cli, "record_stack", recorded)
+
+
 def run(capsys, *args):
     code = cli.main(["plan", *args])
     out, err = capsys.readouterr()
@@ -105,7 +124,7 @@ def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
     assert code == (1 if plan["violations"] else 0)
 
 
-def test_text_over_the_dev_stack_fits_80_columns(in_root, tmp_path, capsys):
+def test_text_over_the_dev_stack_fits_80_columns(in_root, recorded_once, tmp_path, capsys):
     code, out, _ = run(capsys, "--out", str(tmp_path))
     assert max(len(line) for line in out.splitlines() if str(tmp_path) not in line) <= 80
     for expected in (
@@ -128,7 +147,7 @@ def test_text_over_the_dev_stack_fits_80_columns(in_root, tmp_path, capsys):
     assert code in (0, 1)
 
 
-def test_a_plan_indexes_the_resources_once(in_root, tmp_path, capsys, monkeypatch):
+def test_a_plan_indexes_the_resources_once(in_root, recorded_once, tmp_path, capsys, monkeypatch):
     built = []
     index = reachability.Topology.__init__
 
@@ -147,7 +166,7 @@ def rows(capsys, stack, out_dir):
     return code, plan, {(row["from"], row["to"]): row["ports"] for row in plan["reachability"]}
 
 
-def test_dev_stack_keeps_the_seeds_promises(in_root, tmp_path, capsys):
+def test_dev_stack_keeps_the_seeds_promises(in_root, recorded_once, tmp_path, capsys):
     code, plan, edges = rows(capsys, "dev", tmp_path)
     assert (code, plan["violations"]) == (0, [])
     assert edges[("internet", "load-balancer")] == ["80"]
@@ -157,7 +176,7 @@ def test_dev_stack_keeps_the_seeds_promises(in_root, tmp_path, capsys):
     assert [source for source, target in edges if target == "database"] == ["container-instances"]
 
 
-def test_prod_stack_serves_https_on_the_container_port(in_root, tmp_path, capsys):
+def test_prod_stack_serves_https_on_the_container_port(in_root, recorded_once, tmp_path, capsys):
     code, plan, edges = rows(capsys, "prod", tmp_path)
     assert (code, plan["violations"]) == (0, [])
     assert edges[("internet", "load-balancer")] == ["80", "443"]
@@ -167,7 +186,7 @@ def test_prod_stack_serves_https_on_the_container_port(in_root, tmp_path, capsys
     assert "bastion" not in {name for pair in edges for name in pair}
 
 
-def test_a_violation_exits_1_and_is_listed(in_root, tmp_path, capsys, monkeypatch):
+def test_a_violation_exits_1_and_is_listed(in_root, recorded_once, tmp_path, capsys, monkeypatch):
     broken = Violation("tinystack-database-sg", "the database is reachable only from the app", "0.0.0.0/0 on 5432")
     monkeypatch.setattr(cli, "find_violations", lambda resources, edges: [broken])
     code, out, _ = run(capsys, "--out", str(tmp_path))
@@ -181,12 +200,12 @@ def test_a_violation_exits_1_and_is_listed(in_root, tmp_path, capsys, monkeypatc
     ]
 
 
-def test_no_violation_exits_0(in_root, tmp_path, capsys, monkeypatch):
+def test_no_violation_exits_0(in_root, recorded_once, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cli, "find_violations", lambda resources, edges: [])
     assert run(capsys, "--json", "--out", str(tmp_path))[0] == 0
 
 
-def test_edges_reach_the_table(in_root, tmp_path, capsys, monkeypatch):
+def test_edges_reach_the_table(in_root, recorded_once, tmp_path, capsys, monkeypatch):
     edge = Edge("internet", "load-balancer", ("80",), ("0.0.0.0/0",))
     monkeypatch.setattr(cli, "find_edges", lambda resources: [edge])
     _, out, _ = run(capsys, "--out", str(tmp_path))
@@ -328,7 +347,7 @@ def test_the_projects_own_declarations_need_nothing_from_a_stack(project_dir):
     assert project.config["tinystack:containerImage"] == ""
 
 
-def test_readme_shows_the_real_dev_plan_and_diagram(in_root, tmp_path, capsys):
+def test_readme_shows_the_real_dev_plan_and_diagram(in_root, recorded_once, tmp_path, capsys):
     """The README's excerpt and diagram are what `make plan` prints and writes today."""
     _, out, _ = run(capsys, "--out", str(tmp_path))
     readme = (ROOT / "README.md").read_text()
