@@ -61,9 +61,9 @@ def missing_prerequisites() -> Optional[str]:
     """Why the namespace tests cannot run here, or None."""
     if os.geteuid() != 0:
         return "needs root (ip netns): run `sudo make test-netns`"
-    for tool in ("ip", "nft", "ping"):
+    for tool in ("ip", "nft", "ping", "cc"):
         if shutil.which(tool) is None:
-            return f"needs {tool}: apt-get install -y iproute2 nftables iptables iputils-ping"
+            return f"needs {tool}: apt-get install -y iproute2 nftables iptables iputils-ping gcc"
     return None
 
 
@@ -353,6 +353,7 @@ class Vpc:
         command = [sys.executable, str(server), self.aws_socket]
         process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env)
         self.processes.append(process)
+        sh("cc", "-O2", "-o", str(self.tmp / "aws"), str(Path(__file__).with_name("netns_aws_shim.c")))
 
         def ready() -> None:
             assert process.stdout is not None and process.stdout.readline().strip() == "ready", "AWS CLI server"
@@ -373,8 +374,7 @@ class Vpc:
             _stub(directory / "systemctl", 'echo "systemctl $*" >> "$TINYSTACK_ROOT/systemctl.calls"')
             _stub(directory / "dnf", 'echo "dnf (stub): no package repository in the test" >&2; exit 1')
             _stub(directory / "poweroff", 'echo poweroff >> "$TINYSTACK_ROOT/poweroff.calls"')
-            shim = Path(__file__).with_name("netns_aws_shim.py").read_text()
-            _stub(directory / "aws", shim, interpreter=f"{sys.executable} -IS")
+            (directory / "aws").symlink_to(self.tmp / "aws")  # netns_aws_shim.c, compiled by start_aws_cli
         return f"{directory}:{VENV_BIN}:/usr/bin"
 
     # --- the fabric ------------------------------------------------------------------------------------------
@@ -579,8 +579,8 @@ def nft_ruleset(ns: str, ruleset: str) -> None:
         raise RuntimeError(f"nft in {ns}: {result.stderr}\n{ruleset}")
 
 
-def _stub(path: Path, body: str, interpreter: str = "/bin/bash") -> None:
-    path.write_text(f"#!{interpreter}\n{body}\n")
+def _stub(path: Path, body: str) -> None:
+    path.write_text(f"#!/bin/bash\n{body}\n")
     path.chmod(0o755)
 
 
@@ -591,9 +591,11 @@ def temporary_directory() -> Iterator[Path]:
 
 
 def _probe_command(app_ns: str, kind: str, port: int, seconds: float) -> list[str]:
-    """netns_probe.py run in an app host's namespace against the internet host."""
+    """netns_probe.py run in an app host's namespace against the internet host. It needs the standard library only:
+    `-I -S` skips the venv's site packages, a quarter of a probe's start-up."""
     script = str(Path(__file__).with_name("netns_probe.py"))
-    return ["ip", "netns", "exec", app_ns, sys.executable, script, kind, INTERNET_HOST, str(port), str(seconds)]
+    command = [sys.executable, "-I", "-S", script, kind, INTERNET_HOST, str(port), str(seconds)]
+    return ["ip", "netns", "exec", app_ns, *command]
 
 
 def probe(app_ns: str, kind: str, timeout: float = 1.0) -> Optional[str]:

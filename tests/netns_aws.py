@@ -3,7 +3,7 @@
 awscli v1 (the venv's `aws`) spends about 0.9 s of every call importing botocore and parsing the EC2 model before it
 sends a request; the boot script and the watchdogs make dozens of calls, so the module spent most of its time
 starting the CLI. This server imports `awscli.clidriver`, parses the JSON data files the EC2, Auto Scaling and
-CloudWatch Logs commands read, and then forks once per call. The `aws` on the scripts' PATH (`netns_aws_shim.py`)
+CloudWatch Logs commands read, and then forks once per call. The `aws` on the scripts' PATH (`netns_aws_shim.c`)
 sends its argv, environment, working directory, stdin/stdout/stderr and network namespace (SCM_RIGHTS); the forked
 child enters that namespace (setns), takes over the fds, environment and directory, and runs
 `awscli.clidriver.create_clidriver().main(argv)`: a fresh CLI driver and session, the same commands, options,
@@ -55,6 +55,7 @@ def _warm() -> None:
 
     botocore.loaders.JSONFileLoader.load_file = load_file_once  # type: ignore[method-assign]
     botocore.loaders.Loader.list_available_services = list_services_once  # type: ignore[method-assign]
+    _remember_handler_checks()
     driver = create_clidriver()
     commands = driver._get_command_table()  # the service commands, as `aws ec2 ...` builds them
     for service in ("ec2", "autoscaling", "logs"):
@@ -66,6 +67,36 @@ def _warm() -> None:
     driver.session.create_client(
         "ec2", region_name="us-east-1", aws_access_key_id="testing", aws_secret_access_key="testing"
     )
+
+
+def _remember_handler_checks() -> None:
+    """The two pure lookups each of a session's some 400 handler registrations repeats, a quarter of a call's CPU:
+    whether a handler takes **kwargs (an `inspect` signature) and an event name's alias (a walk over every alias).
+    Remembered across the calls from the warm-up on, by function and by event name; the answers are the same."""
+    import inspect
+
+    import botocore.hooks
+
+    takes_kwargs: dict[Any, Any] = {}
+
+    def accepts_kwargs(func: Any) -> Any:
+        function = getattr(func, "__func__", func)
+        if not inspect.isfunction(function):  # partials, callable objects: as botocore does
+            return inspect.getfullargspec(func)[2]
+        if function not in takes_kwargs:
+            takes_kwargs[function] = inspect.getfullargspec(func)[2]
+        return takes_kwargs[function]
+
+    aliased: dict[str, str] = {}
+    aliaser_init = botocore.hooks.EventAliaser.__init__
+
+    def init(self: Any, event_emitter: Any, event_aliases: Any = None) -> None:
+        aliaser_init(self, event_emitter, event_aliases)
+        if event_aliases is None:  # botocore's own aliases, the same for every session
+            self._alias_name_cache = aliased
+
+    botocore.hooks.accepts_kwargs = accepts_kwargs
+    botocore.hooks.EventAliaser.__init__ = init  # type: ignore[method-assign]
 
 
 def _receive(connection: socket.socket) -> tuple[dict[str, Any], list[int]]:

@@ -10,19 +10,19 @@ the test makes moto refuse too), and it ignores a launch template's AssociatePub
 (the public subnets map public IPs on launch here instead).
 
 The scripts' `aws` is the real AWS CLI (awscli v1, the venv's), started once: `tests/netns_aws.py` has imported it
-and parsed its data files, and the `aws` on the scripts' PATH (`tests/netns_aws_shim.py`, a standard-library-only
-Python) hands it argv, environment, directory, stdin/stdout/stderr and the caller's network namespace; a forked child
-enters that namespace and runs `awscli.clidriver.create_clidriver().main(argv)`. Every call is still the real CLI,
-sent from the calling instance's namespace through the emulated VPC and internet gateway to moto; only its start-up
-(about 0.9 s a call, which made this module take 80 s and more) is shared. The fabric follows moto right after each
-API call that changes something (and every 0.5 s besides) instead of polling it 20 times a second. The boot script's
-own intervals and timeouts are shortened through the environment variables it reads (`Vpc.script_env`, `WATCH`);
-the launch template keeps the production defaults.
+and parsed its data files, and the `aws` on the scripts' PATH (`tests/netns_aws_shim.c`, compiled with `cc` when the
+module starts) hands it argv, environment, directory, stdin/stdout/stderr and the caller's network namespace; a
+forked child enters that namespace and runs `awscli.clidriver.create_clidriver().main(argv)`. Every call is still
+the real CLI, sent from the calling instance's namespace through the emulated VPC and internet gateway to moto; only
+its start-up (about 0.9 s a call, which made this module take 80 s and more) is shared. The fabric follows moto
+right after each API call that changes something (and every 0.5 s besides) instead of polling it 20 times a second.
+The boot script's own intervals and timeouts are shortened through the environment variables it reads
+(`Vpc.script_env`, `WATCH`); the launch template keeps the production defaults.
 
 The last test turns the VPC into a NAT per AZ (issue 10): three NATs with their watchdogs, NAT 1's namespace killed,
 the time AZ 1's app host goes without egress until NAT 2 carries it, and NAT 1's replacement taking its route back.
 
-Needs root, nftables and ping; outside CI it skips with the reason, with CI=true it fails instead.
+Needs root, nftables, ping and a C compiler; outside CI it skips with the reason, with CI=true it fails instead.
 Run it alone with `sudo make test-netns`.
 """
 
