@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -62,11 +61,9 @@ def run(capsys, *args):
     return code, out, err
 
 
-def test_json_over_the_dev_stack(in_root, tmp_path, capsys):
-    # CPU time, not wall time: parallel workers and other processes share the cores.
-    started = time.process_time()
+def test_json_over_the_dev_stack(in_root, recorded_once, tmp_path, capsys):
+    # How fast a plan is (under 3 s of CPU) is measured by `make bench`, not asserted: a timing is flaky in a suite.
     code, out, _ = run(capsys, "--stack", "dev", "--json", "--out", str(tmp_path))
-    assert time.process_time() - started < 3
     plan = json.loads(out)
     assert set(plan) == {
         "resources",
